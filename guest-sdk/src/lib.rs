@@ -1,0 +1,94 @@
+//! Write wasmpp session-manager plugins (the `xmpp:sm/sm-plugin@0.1.0` world
+//! in `wit/`) as plain Rust.
+//!
+//! The generated WIT bindings stay private (`__bindings`): plugin authors
+//! implement [`Plugin`], call [`export_plugin!`] once, and use the small
+//! wrappers here, so the contract can evolve without breaking every plugin.
+//!
+//! ```ignore
+//! struct Echo;
+//! impl wasmpp_guest_sdk::Plugin for Echo {
+//!     fn manifest() -> Manifest { .. }
+//!     fn process(stanza: &Stanza) -> Verdict { Verdict::Pass }
+//! }
+//! wasmpp_guest_sdk::export_plugin!(Echo);
+//! ```
+//!
+//! The crate also compiles for the host target, where calls into the host
+//! are unavailable: keep decisions in pure functions (like [`routing`]) and
+//! unit-test them natively.
+//!
+//! # Layout
+//! - [`stanza`]: the borrowed [`Stanza`] and its accessors.
+//! - [`sessions`], [`log`]: the other host imports.
+//! - [`types`]: the plain WIT types, re-exported with helper constructors.
+//! - [`routing`]: RFC 6121 §8.5 routing decisions shared by delivery plugins.
+#![warn(missing_docs)]
+
+pub mod log;
+pub mod routing;
+pub mod sessions;
+pub mod stanza;
+pub mod types;
+
+pub use stanza::Stanza;
+pub use types::{Condition, Effect, ErrorType, Manifest, MessageType, ResourceInfo, StanzaError, StanzaKind, Verdict};
+
+/// Generated bindings; not part of the API (used by [`export_plugin!`]).
+#[doc(hidden)]
+#[allow(missing_docs, clippy::all)]
+pub mod __bindings {
+    wit_bindgen::generate!({
+        world: "sm-plugin",
+        path: "../wit",
+        pub_export_macro: true,
+        export_macro_name: "__export_sm_plugin",
+        default_bindings_module: "::wasmpp_guest_sdk::__bindings",
+        additional_derives: [PartialEq, Eq],
+    });
+
+    use super::Plugin;
+    use exports::xmpp::sm::plugin::Guest;
+
+    /// Bridges the public [`Plugin`] trait onto the generated export trait.
+    pub struct Adapter<T>(core::marker::PhantomData<T>);
+
+    impl<T: Plugin> Guest for Adapter<T> {
+        fn manifest() -> super::Manifest {
+            T::manifest()
+        }
+
+        fn process(s: &xmpp::sm::stanza::Stanza) -> super::Verdict {
+            T::process(&super::Stanza::new(s))
+        }
+    }
+}
+
+/// A session-manager plugin: one link of the host's chain.
+///
+/// Both functions are associated (no `self`): the host may run several warm
+/// instances of a plugin and discards one after a fault, so state kept in
+/// statics is per instance and must not be relied on across stanzas.
+pub trait Plugin: 'static {
+    /// Describes the plugin; called once when the host loads it. `id` must
+    /// equal the name the plugin is configured under.
+    fn manifest() -> Manifest;
+
+    /// Decides what happens to one stanza of a kind listed in the manifest.
+    fn process(stanza: &Stanza) -> Verdict;
+}
+
+/// Exports a [`Plugin`] implementation as the component's `plugin` interface.
+///
+/// Expands to nothing outside `wasm32`, so plugin crates still build (and
+/// their pure logic is unit-tested) on the host target.
+#[macro_export]
+macro_rules! export_plugin {
+    ($plugin:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            type __WasmppPlugin = $crate::__bindings::Adapter<$plugin>;
+            $crate::__bindings::__export_sm_plugin! { __WasmppPlugin with_types_in $crate::__bindings }
+        };
+    };
+}

@@ -1,0 +1,35 @@
+//! Plugin logging into the host's `tracing` output (tagged with plugin id).
+
+use crate::__bindings::xmpp::sm::log as wit;
+
+pub use wit::Level;
+
+/// Writes `message` at `level`.
+pub fn log(level: Level, message: &str) {
+    wit::log(level, message)
+}
+
+/// Logs at trace level.
+pub fn trace(message: &str) {
+    log(Level::Trace, message)
+}
+
+/// Logs at debug level.
+pub fn debug(message: &str) {
+    log(Level::Debug, message)
+}
+
+/// Logs at info level.
+pub fn info(message: &str) {
+    log(Level::Info, message)
+}
+
+/// Logs at warn level.
+pub fn warn(message: &str) {
+    log(Level::Warn, message)
+}
+
+/// Logs at error level.
+pub fn error(message: &str) {
+    log(Level::Error, message)
+}

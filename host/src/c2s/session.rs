@@ -1,0 +1,100 @@
+//! A bound session (RFC 6120 §7 onwards): a reader task that parses stanzas
+//! and hands them to the session manager, and a writer task that drains the
+//! session's outbound queue to the socket.
+//!
+//! Reader and writer are separate so that a sender blocked on a full queue of
+//! another session never stops its own queue from draining: two sessions
+//! sending to each other cannot deadlock.
+
+use super::bind::Bound;
+use super::reader::{EventReader, ReadError};
+use super::stream::Stream;
+use crate::services::Services;
+use crate::sm::registry::Outbound;
+use crate::sm::{self, Session};
+use crate::xml::{STREAM_CLOSE, StreamEvent};
+use crate::xmpp::{StreamCondition, StreamError, ns};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tracing::Instrument;
+
+/// Largest batch of queued stanzas written with one syscall.
+const WRITE_BATCH: usize = 64 * 1024;
+
+/// Runs the session until either side closes.
+pub async fn run(svc: Arc<Services>, stream: Stream, bound: Bound) {
+    let Bound { key, tx, rx } = bound;
+    let (io, parser) = stream.into_reader().into_parts();
+    let (rd, wr) = tokio::io::split(io);
+    let writer = tokio::spawn(write_loop(wr, rx).in_current_span());
+    let mut reader = EventReader::new(rd, parser);
+    let session = Session { key, tx };
+    let close = loop {
+        tokio::select! {
+            // The writer ended: kicked by a conflict, or the socket broke.
+            _ = session.tx.closed() => break None,
+            ev = reader.next_event() => match ev {
+                Ok(StreamEvent::Stanza(el)) => {
+                    if let Err(e) = sm::dispatch(&svc, &session, el).await {
+                        break Some(Outbound::Close(Some(e)));
+                    }
+                }
+                Ok(StreamEvent::Close) => break Some(Outbound::Close(None)),
+                Ok(StreamEvent::Open(_)) => {
+                    let e = StreamError::new(StreamCondition::NotWellFormed).with_text("unexpected stream header");
+                    break Some(Outbound::Close(Some(e)));
+                }
+                Err(ReadError::Xml(e)) => break Some(Outbound::Close(Some(e.to_stream_error()))),
+                Err(ReadError::Eof | ReadError::Io(_)) => break Some(Outbound::Close(None)),
+            },
+        }
+    };
+    svc.registry.unbind(&session.key);
+    tracing::info!(jid = %session.key.jid, "session ended");
+    if let Some(close) = close {
+        let _ = session.tx.send(close).await;
+    }
+    drop(session);
+    let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+}
+
+/// Drains the queue to the socket, batching whatever is already queued into
+/// one write. Ends on `Close`, on a write error, or when every sender is gone.
+async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Outbound>) {
+    let mut buf = Vec::with_capacity(16 * 1024);
+    let mut next = rx.recv().await;
+    while let Some(first) = next.take() {
+        let mut close = None;
+        let mut item = Some(first);
+        while let Some(out) = item.take() {
+            match out {
+                Outbound::Data(d) => buf.extend_from_slice(&d),
+                Outbound::Close(err) => {
+                    close = Some(err);
+                    break;
+                }
+            }
+            if buf.len() < WRITE_BATCH {
+                item = rx.try_recv().ok();
+            }
+        }
+        if let Some(err) = &close {
+            if let Some(e) = err {
+                e.to_element().write_to(&mut buf, ns::CLIENT);
+            }
+            buf.extend_from_slice(STREAM_CLOSE.as_bytes());
+        }
+        if wr.write_all(&buf).await.is_err() || wr.flush().await.is_err() {
+            break;
+        }
+        buf.clear();
+        if close.is_some() {
+            let _ = wr.shutdown().await;
+            break;
+        }
+        next = rx.recv().await;
+    }
+    // Dropping `rx` here wakes the reader through `tx.closed()`.
+}

@@ -1,0 +1,269 @@
+//! Server configuration in Tigase's shape: `--key=value` flags and `init.properties` lines.
+//!
+//! Operators arrive from Tigase, so configuration is a flat set of keys with Tigase's names
+//! wherever Tigase has one. Every key lives in one table ([`keys::KEYS`]) that drives
+//! parsing, validation, defaults and `--help`, so the four can never disagree. Values come
+//! from (lowest to highest precedence) the key table's defaults, the `--config` file, and
+//! the command line. Every error names the key and where the bad value came from.
+//!
+//! # Layout
+//! - `error.rs`: `ConfigError` and `Origin`.
+//! - `keys.rs`: the key table, with each key's default, help text and setter.
+//! - `values.rs`: parsers for value shapes (booleans, lists, ports, domains, JIDs).
+//! - `properties.rs`: `init.properties` files.
+//! - `cli.rs`: command-line arguments and subcommands.
+//! - `chain.rs`: `--sm-plugins` toggles and the rules that turn them into a plugin chain.
+//! - `redact.rs`: keeps passwords in database URIs out of logs.
+
+mod chain;
+mod cli;
+mod error;
+mod keys;
+mod properties;
+mod redact;
+mod values;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+
+pub use chain::{CONFLICTS, Conflict, Toggle, resolve_chain};
+pub use cli::{Command, help_text, parse_args};
+pub use error::{ConfigError, Origin};
+pub use keys::{DefaultValue, KEYS, Key, Kind};
+pub use redact::redact_uri;
+
+/// RFC 6120 §7.7.2.2: what happens when a client binds a resource that is already in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceConflict {
+    /// Terminate the older session with a `<conflict/>` stream error; the new one wins.
+    Override,
+    /// Refuse the new bind with a `<conflict/>` stanza error; the old one stays.
+    Reject,
+}
+
+/// The whole typed configuration. Defaults and meanings of every field are in [`KEYS`]
+/// (shown by `wasmpp --help`); the field names are the key names in snake case.
+#[derive(Clone)]
+pub struct Config {
+    /// `--config`: the properties file that was read, if any.
+    pub config_file: Option<PathBuf>,
+    /// `--virt-hosts`: served domains, lowercased; the first is the default domain.
+    pub virt_hosts: Vec<String>,
+    /// `--c2s-ports`: client listener ports; 0 picks an ephemeral port (tests).
+    pub c2s_ports: Vec<u16>,
+    /// `--c2s-address`: address the client listeners bind to.
+    pub c2s_address: IpAddr,
+    /// `--data-dir`: home of the SQLite database, generated certificate and plugins.
+    pub data_dir: PathBuf,
+    /// `--user-db-uri`: user database; `None` means SQLite in the data dir.
+    pub user_db_uri: Option<String>,
+    /// `--admins`: bare JIDs with administrative rights.
+    pub admins: Vec<String>,
+    /// `--debug`: module names whose logging is raised to debug.
+    pub debug: Vec<String>,
+    /// `--sm-plugins`: toggles applied to the default plugin chain, in order.
+    pub sm_plugins: Vec<Toggle>,
+    /// `--plugin-dir`: extra/override plugin components; `None` means `<data-dir>/plugins`.
+    pub plugin_dir: Option<PathBuf>,
+    /// `--plugin-deadline-ms`: wall-clock budget of one plugin call.
+    pub plugin_deadline_ms: u64,
+    /// `--plugin-memory-mb`: linear memory limit of one plugin instance.
+    pub plugin_memory_mb: u32,
+    /// `--plugin-pool-size`: instances per plugin; 0 sizes the pool automatically.
+    pub plugin_pool_size: usize,
+    /// `--tls-cert`: PEM certificate chain; `None` generates a self-signed one.
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key`: PEM private key for `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// `--tls-required`: clients must STARTTLS before SASL.
+    pub tls_required: bool,
+    /// `--sasl-plain-without-tls`: offer PLAIN on unencrypted streams.
+    pub sasl_plain_without_tls: bool,
+    /// `--sasl-max-attempts`: failed SASL attempts before the stream is closed.
+    pub sasl_max_attempts: u32,
+    /// `--scram-iterations`: PBKDF2 iteration count for newly stored SCRAM credentials.
+    pub scram_iterations: u32,
+    /// `--registration`: XEP-0077 in-band registration.
+    pub registration: bool,
+    /// `--resource-conflict`: RFC 6120 §7.7.2.2 policy.
+    pub resource_conflict: ResourceConflict,
+    /// `--max-stanza-size`: largest stanza accepted, in bytes.
+    pub max_stanza_size: usize,
+    /// `--max-xml-depth`: deepest element nesting accepted.
+    pub max_xml_depth: usize,
+    /// Where each key was last set, for errors found after parsing (e.g. by the plugin loader).
+    origins: BTreeMap<&'static str, Origin>,
+}
+
+impl Default for Config {
+    /// Applies every default written in the key table, so `--help` and the code agree.
+    fn default() -> Self {
+        let mut config = Config::unset();
+        for key in KEYS {
+            if let DefaultValue::Value(text) = key.default
+                && let Err(problem) = (key.apply)(&mut config, text)
+            {
+                panic!("key table default for --{} is invalid: {problem}", key.name);
+            }
+        }
+        config.origins.clear();
+        config
+    }
+}
+
+impl Config {
+    /// Placeholder values, every one overwritten by the key table in `default()` except the
+    /// optional fields, whose `None` is their documented default.
+    fn unset() -> Self {
+        Config {
+            config_file: None,
+            virt_hosts: Vec::new(),
+            c2s_ports: Vec::new(),
+            c2s_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            data_dir: PathBuf::new(),
+            user_db_uri: None,
+            admins: Vec::new(),
+            debug: Vec::new(),
+            sm_plugins: Vec::new(),
+            plugin_dir: None,
+            plugin_deadline_ms: 0,
+            plugin_memory_mb: 0,
+            plugin_pool_size: 0,
+            tls_cert: None,
+            tls_key: None,
+            tls_required: false,
+            sasl_plain_without_tls: false,
+            sasl_max_attempts: 0,
+            scram_iterations: 0,
+            registration: false,
+            resource_conflict: ResourceConflict::Override,
+            max_stanza_size: 0,
+            max_xml_depth: 0,
+            origins: BTreeMap::new(),
+        }
+    }
+
+    /// The user database URI, defaulting to SQLite inside the data dir.
+    pub fn user_db_uri(&self) -> String {
+        match &self.user_db_uri {
+            Some(uri) => uri.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("wasmpp.db").display()),
+        }
+    }
+
+    /// The plugin directory, defaulting to `<data-dir>/plugins`.
+    pub fn plugin_dir(&self) -> PathBuf {
+        self.plugin_dir.clone().unwrap_or_else(|| self.data_dir.join("plugins"))
+    }
+
+    /// The first virtual host: used where a domain is needed but none is addressed.
+    pub fn default_domain(&self) -> &str {
+        self.virt_hosts.first().map_or("localhost", String::as_str)
+    }
+
+    /// Where `key` (with or without `--`) was last set, or `None` if it has its default.
+    pub fn origin_of(&self, key: &str) -> Option<&Origin> {
+        self.origins.get(keys::lookup(key)?.name)
+    }
+
+    /// Sets one key from its text form. `value` is `None` for a bare `--flag`, which only
+    /// booleans accept (meaning true). `--config` is accepted only from the command line.
+    pub fn set(&mut self, key: &str, value: Option<&str>, origin: &Origin) -> Result<(), ConfigError> {
+        let name = key.trim();
+        let spec = keys::lookup(name).ok_or_else(|| match name.trim_start_matches('-') {
+            "" => ConfigError::new(origin, name, "missing key name (expected key=value)"),
+            _ => ConfigError::new(origin, keys::display_name(name), "unknown key (see wasmpp --help)"),
+        })?;
+        let fail = |message: String| ConfigError::new(origin, spec.display(), message);
+        if spec.kind == keys::Kind::CliOnly && !matches!(origin, Origin::CommandLine) {
+            return Err(fail("only valid on the command line".into()));
+        }
+        let value = match (value.map(str::trim), spec.is_bool()) {
+            (Some(v), _) => v,
+            (None, true) => "true",
+            (None, false) => {
+                return Err(fail(format!("needs a value (expected {})", spec.expects)));
+            }
+        };
+        (spec.apply)(self, value).map_err(|problem| fail(format!("{problem} (expected {})", spec.expects)))?;
+        self.origins.insert(spec.name, origin.clone());
+        Ok(())
+    }
+
+    /// Applies an `init.properties` text; `file_name` is only used in error origins.
+    pub fn load_properties(&mut self, text: &str, file_name: &str) -> Result<(), ConfigError> {
+        properties::load(self, text, file_name)
+    }
+
+    /// Checks rules that span several keys; run after all sources are applied.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let cert = ("tls-cert", self.tls_cert.is_some());
+        let key = ("tls-key", self.tls_key.is_some());
+        for (given, missing) in [(cert, key), (key, cert)] {
+            if given.1 && !missing.1 {
+                let origin = self.origins.get(given.0).cloned().unwrap_or(Origin::Unknown);
+                let message = format!("missing, but --{} is given (give both or neither)", given.0);
+                return Err(ConfigError::new(&origin, format!("--{}", missing.0), message));
+            }
+        }
+        Ok(())
+    }
+
+    /// The plugin chain from `default` and `--sm-plugins`, with errors pointing at the line
+    /// where `--sm-plugins` was given. See [`resolve_chain`] for the rule.
+    pub fn plugin_chain(&self, default: &[&str], known: &dyn Fn(&str) -> bool) -> Result<Vec<String>, ConfigError> {
+        resolve_chain(default, &self.sm_plugins, known).map_err(|mut e| {
+            e.origin = self.origins.get("sm-plugins").cloned().unwrap_or(Origin::Default);
+            e
+        })
+    }
+
+    /// An `EnvFilter` directive: `info` everywhere, `debug` for each `--debug` module
+    /// (`*` or `all` for the whole server), like Tigase's `--debug=server,xmpp.impl`.
+    pub fn tracing_filter(&self) -> String {
+        if self.debug.iter().any(|m| m == "*" || m == "all") {
+            return "info,wasmpp=debug".to_string();
+        }
+        let mut filter = String::from("info");
+        for module in &self.debug {
+            filter.push_str(&format!(",wasmpp::{module}=debug"));
+        }
+        filter
+    }
+}
+
+impl fmt::Debug for Config {
+    /// Like a derived `Debug`, but the database URI has its password redacted.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("config_file", &self.config_file)
+            .field("virt_hosts", &self.virt_hosts)
+            .field("c2s_ports", &self.c2s_ports)
+            .field("c2s_address", &self.c2s_address)
+            .field("data_dir", &self.data_dir)
+            .field("user_db_uri", &self.user_db_uri.as_deref().map(redact_uri))
+            .field("admins", &self.admins)
+            .field("debug", &self.debug)
+            .field("sm_plugins", &self.sm_plugins)
+            .field("plugin_dir", &self.plugin_dir)
+            .field("plugin_deadline_ms", &self.plugin_deadline_ms)
+            .field("plugin_memory_mb", &self.plugin_memory_mb)
+            .field("plugin_pool_size", &self.plugin_pool_size)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
+            .field("tls_required", &self.tls_required)
+            .field("sasl_plain_without_tls", &self.sasl_plain_without_tls)
+            .field("sasl_max_attempts", &self.sasl_max_attempts)
+            .field("scram_iterations", &self.scram_iterations)
+            .field("registration", &self.registration)
+            .field("resource_conflict", &self.resource_conflict)
+            .field("max_stanza_size", &self.max_stanza_size)
+            .field("max_xml_depth", &self.max_xml_depth)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,133 @@
+//! The `wasmpp` binary: `wasmpp [--key=value…]` serves; `adduser`, `deluser`
+//! and `passwd` manage accounts in the configured user database.
+
+use anyhow::{Context, bail};
+use std::io::{BufRead, Write};
+use wasmpp::config::{self, Command, Config};
+use wasmpp::server;
+use wasmpp::store::StoreError;
+use wasmpp::xmpp::BareJid;
+
+fn main() -> std::process::ExitCode {
+    let cmd = match config::parse_args(std::env::args().skip(1)) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("wasmpp: {e}");
+            eprintln!("Try `wasmpp --help`.");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match run(cmd) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("wasmpp: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cmd: Command) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match cmd {
+        Command::Help => print!("{}", config::help_text()),
+        Command::Version => println!("wasmpp {}", env!("CARGO_PKG_VERSION")),
+        Command::Serve(config) => {
+            init_tracing(&config);
+            runtime.block_on(serve(config))?;
+        }
+        Command::AddUser { config, jid, password } => {
+            let jid = account(&config, &jid)?;
+            let password = password_or_prompt(password)?;
+            runtime.block_on(async {
+                let users = server::open_user_db(&config).await?.users();
+                match users.create(jid.as_str(), &password, config.scram_iterations).await {
+                    Err(StoreError::Conflict) => bail!("{jid} already exists"),
+                    r => r.with_context(|| format!("creating {jid}")),
+                }
+            })?;
+            println!("created {jid}");
+        }
+        Command::DelUser { config, jid } => {
+            let jid = account(&config, &jid)?;
+            runtime.block_on(async {
+                let users = server::open_user_db(&config).await?.users();
+                match users.delete(jid.as_str()).await {
+                    Err(StoreError::NotFound) => bail!("{jid} does not exist"),
+                    r => r.with_context(|| format!("deleting {jid}")),
+                }
+            })?;
+            println!("deleted {jid}");
+        }
+        Command::Passwd { config, jid, password } => {
+            let jid = account(&config, &jid)?;
+            let password = password_or_prompt(password)?;
+            runtime.block_on(async {
+                let users = server::open_user_db(&config).await?.users();
+                match users.set_password(jid.as_str(), &password, config.scram_iterations).await {
+                    Err(StoreError::NotFound) => bail!("{jid} does not exist"),
+                    r => r.with_context(|| format!("changing the password of {jid}")),
+                }
+            })?;
+            println!("password changed for {jid}");
+        }
+    }
+    Ok(())
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let _server = server::start(config).await?;
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn init_tracing(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(config.tracing_filter()));
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(true).init();
+}
+
+/// A bare JID on one of the served domains; a bare username gets the default
+/// domain.
+fn account(config: &Config, given: &str) -> anyhow::Result<BareJid> {
+    let text = if given.contains('@') { given.to_owned() } else { format!("{given}@{}", config.default_domain()) };
+    let jid = BareJid::new(&text).with_context(|| format!("{given:?} is not a valid JID"))?;
+    if jid.node().is_none() {
+        bail!("{given:?} has no username part");
+    }
+    let domain = jid.domain().as_str();
+    if !config.virt_hosts.iter().any(|h| h.eq_ignore_ascii_case(domain)) {
+        bail!("{domain} is not served here (--virt-hosts={})", config.virt_hosts.join(","));
+    }
+    Ok(jid)
+}
+
+/// The password from the command line, or one line read from standard input.
+fn password_or_prompt(given: Option<String>) -> anyhow::Result<String> {
+    if let Some(p) = given {
+        return Ok(p);
+    }
+    eprint!("password: ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let p = line.trim_end_matches(['\r', '\n']).to_owned();
+    if p.is_empty() {
+        bail!("empty password");
+    }
+    Ok(p)
+}

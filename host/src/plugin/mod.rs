@@ -1,0 +1,289 @@
+//! Session-manager plugins as WebAssembly components (`wit/`, package
+//! `xmpp:sm@0.1.0`): loading, sandboxing and running the plugin chain that
+//! decides RFC 6121 §8.5 delivery and friends.
+//!
+//! # Layout
+//! - `engine.rs`: the one `Engine` (pooling allocator, epoch ticker).
+//! - `bindings.rs`: the one `bindgen!` site and WIT ↔ `crate::xmpp` conversions.
+//! - `host_api.rs`: per-store state and the imports plugins may call.
+//! - `pool.rs`: warm instances per plugin, checkout/checkin, fault naming.
+//! - `chain.rs`: the immutable [`PluginChain`] and its [`ChainOutcome`]s.
+//! - `builtin.rs`: embedded plugins and [`GUEST_DIR`].
+//!
+//! **Architecture Invariant:** plugins never touch sockets, files, clocks or
+//! the database. They see one borrowed stanza, a read-only session view and
+//! an answer the host resolved beforehand, and return effects the host
+//! performs.
+//!
+//! **Architecture Invariant:** a stanza is never lost to a plugin. It is lent
+//! for one call and comes back in every [`ChainOutcome`] but `Dropped`,
+//! including after a trap, deadline or memory fault (`Faulted`).
+//!
+//! **Architecture Invariant:** instances are not per connection. A few warm
+//! instances per plugin serve every session; a faulted one is discarded and
+//! rebuilt from the pre-linked component, so one bad stanza hurts no one else.
+
+mod bindings;
+mod builtin;
+mod chain;
+mod engine;
+mod host_api;
+mod pool;
+mod stdio;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use wasmtime::component::{Component, HasSelf, Linker};
+
+pub use builtin::GUEST_DIR;
+pub use chain::{ChainOutcome, Effect, PluginChain, PluginInfo};
+
+use bindings::{SmPlugin, SmPluginPre, kind_from_wit};
+use builtin::Origin;
+use chain::Loaded;
+use engine::Runtime;
+use host_api::State;
+use pool::Pool;
+
+/// Per-call sandbox limits.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Wall-clock budget of one plugin call; overrunning traps the guest.
+    /// Default 50 ms: orders of magnitude above a normal call (~1 µs).
+    pub deadline: Duration,
+    /// Linear memory one plugin instance may grow to. Default 16 MiB.
+    pub memory_bytes: usize,
+    /// Warm instances kept per plugin; 0 = 2 × available parallelism.
+    pub pool_size: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { deadline: Duration::from_millis(50), memory_bytes: 16 << 20, pool_size: 0 }
+    }
+}
+
+/// The router's sessions as plugins may see them: read-only.
+pub trait SessionView: Send + Sync + 'static {
+    /// Every bound session of the local account `bare`.
+    fn resources(&self, bare: &jid::BareJid) -> Vec<ResourceInfo>;
+}
+
+/// One bound session of a local account.
+#[derive(Clone, Debug)]
+pub struct ResourceInfo {
+    /// The session's resourcepart.
+    pub resource: String,
+    /// Its presence priority (RFC 6121 §4.7.2.3).
+    pub priority: i8,
+    /// Whether it has sent available presence.
+    pub available: bool,
+}
+
+/// What the host resolved about a stanza before running the chain.
+#[derive(Clone)]
+pub struct StanzaContext {
+    /// The session view plugins may query.
+    pub sessions: Arc<dyn SessionView>,
+    /// Whether the addressee has an account here (looked up by the host, so
+    /// plugins never reach the database).
+    pub recipient_exists: bool,
+}
+
+/// Why a plugin could not be loaded; each names the plugin and its file.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    /// The wasmtime engine or linker could not be set up.
+    #[error("plugin engine: {0}")]
+    Engine(String),
+    /// The id is not a plain name (it becomes a file name).
+    #[error("plugin id {0:?} is not a plain name")]
+    InvalidId(String),
+    /// The same id appears twice in the chain.
+    #[error("plugin {0}: listed twice in the chain")]
+    Duplicate(String),
+    /// Neither a file nor a built-in plugin has this id.
+    #[error("plugin {id}: no {id}.wasm in {dir} and no built-in plugin of that name")]
+    NotFound {
+        /// The requested id.
+        id: String,
+        /// The plugin directory searched, or "(none)".
+        dir: String,
+    },
+    /// The file exists but cannot be read.
+    #[error("plugin {id}: cannot read {}: {source}", path.display())]
+    Read {
+        /// The requested id.
+        id: String,
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The bytes are not a valid component for this engine.
+    #[error("plugin {id} ({file}): cannot compile: {detail}")]
+    Compile {
+        /// The requested id.
+        id: String,
+        /// The file, or `<built-in>`.
+        file: String,
+        /// wasmtime's explanation.
+        detail: String,
+    },
+    /// The component does not fit the `sm-plugin` world (WIT mismatch).
+    #[error("plugin {id} ({file}): does not implement xmpp:sm/sm-plugin@0.1.0: {detail}")]
+    Link {
+        /// The requested id.
+        id: String,
+        /// The file, or `<built-in>`.
+        file: String,
+        /// wasmtime's explanation.
+        detail: String,
+    },
+    /// Instantiating or calling `manifest()` failed.
+    #[error("plugin {id} ({file}): cannot start: {detail}")]
+    Start {
+        /// The requested id.
+        id: String,
+        /// The file, or `<built-in>`.
+        file: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The manifest names another plugin than the one configured.
+    #[error("plugin {id} ({file}): its manifest calls it {found:?}")]
+    IdMismatch {
+        /// The requested id.
+        id: String,
+        /// The file, or `<built-in>`.
+        file: String,
+        /// The id in the manifest.
+        found: String,
+    },
+}
+
+/// Owns the engine and the current chain; shared by every session.
+pub struct PluginHost {
+    runtime: Arc<Runtime>,
+    linker: Linker<State>,
+    chain: ArcSwap<PluginChain>,
+}
+
+impl PluginHost {
+    /// Sets up the engine (with its epoch ticker) and an empty chain.
+    pub fn new(limits: Limits) -> Result<PluginHost, PluginError> {
+        let engine_err = |e: wasmtime::Error| PluginError::Engine(format!("{e:#}"));
+        let runtime = Runtime::new(&limits).map_err(engine_err)?;
+        let mut linker = Linker::new(&runtime.engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_err)?;
+        stdio::shadow_blocking_calls(&mut linker).map_err(engine_err)?;
+        SmPlugin::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s).map_err(engine_err)?;
+        let chain = ArcSwap::from_pointee(PluginChain::new(Vec::new()));
+        Ok(PluginHost { runtime: Arc::new(runtime), linker, chain })
+    }
+
+    /// Loads `ids` in chain order and publishes the new chain; on any error
+    /// the current chain stays in place. Each id is looked up as
+    /// `<plugin_dir>/<id>.wasm` first, then among the embedded built-ins.
+    /// Compiling is slow (tens of ms per plugin): call it off the hot path.
+    pub fn load_chain(&self, ids: &[String], plugin_dir: Option<&Path>) -> Result<(), PluginError> {
+        let mut loaded: Vec<Loaded> = Vec::with_capacity(ids.len());
+        for id in ids {
+            if loaded.iter().any(|p| &p.info.id == id) {
+                return Err(PluginError::Duplicate(id.clone()));
+            }
+            let (bytes, origin) = locate(id, plugin_dir)?;
+            loaded.push(self.load(id, &bytes, origin)?);
+        }
+        self.chain.store(Arc::new(PluginChain::new(loaded)));
+        Ok(())
+    }
+
+    /// Every id `load_chain` could find: built-ins, then `*.wasm` in the dir.
+    pub fn known_ids(&self, plugin_dir: Option<&Path>) -> Vec<String> {
+        let mut ids: Vec<String> = builtin::ids().map(str::to_owned).collect();
+        let mut found: Vec<String> = plugin_dir
+            .and_then(|dir| std::fs::read_dir(dir).ok())
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| {
+                let path = entry.ok()?.path();
+                let stem = path.file_stem()?.to_str()?;
+                (path.extension()? == "wasm").then(|| stem.to_owned())
+            })
+            .collect();
+        found.sort();
+        for id in found {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        ids
+    }
+
+    /// The current chain; cheap (one atomic load), take it once per stanza.
+    pub fn chain(&self) -> Arc<PluginChain> {
+        self.chain.load_full()
+    }
+
+    /// Compiles, links, trial-instantiates and checks one plugin.
+    fn load(&self, id: &str, bytes: &[u8], origin: Origin) -> Result<Loaded, PluginError> {
+        let file = origin.to_string();
+        let started = Instant::now();
+        let component = Component::from_binary(&self.runtime.engine, bytes).map_err(|e| PluginError::Compile {
+            id: id.to_owned(),
+            file: file.clone(),
+            detail: format!("{e:#}"),
+        })?;
+        let compiled = started.elapsed();
+        let link_err =
+            |e: wasmtime::Error| PluginError::Link { id: id.to_owned(), file: file.clone(), detail: format!("{e:#}") };
+        let pre = self.linker.instantiate_pre(&component).map_err(link_err)?;
+        let pre = SmPluginPre::new(pre).map_err(link_err)?;
+        let pool = Pool::new(pre, self.runtime.clone(), id);
+        let start_err = |detail: String| PluginError::Start { id: id.to_owned(), file: file.clone(), detail };
+        let mut warm = pool.instantiate().map_err(|e| start_err(format!("{e:#}")))?;
+        let manifest = warm.manifest(pool.deadline_ticks()).map_err(|f| start_err(f.error))?;
+        if manifest.id != id {
+            return Err(PluginError::IdMismatch { id: id.to_owned(), file, found: manifest.id });
+        }
+        pool.checkin(warm);
+        let info = PluginInfo {
+            id: manifest.id,
+            version: manifest.version,
+            handles: manifest.handles.into_iter().map(kind_from_wit).collect(),
+            features: manifest.features,
+        };
+        tracing::info!(plugin = %info.id, version = %info.version, %file, compile_ms = compiled.as_millis() as u64, "plugin loaded");
+        Ok(Loaded::new(info, pool))
+    }
+}
+
+/// Finds the bytes for `id`: the plugin directory first, then built-ins.
+fn locate(id: &str, plugin_dir: Option<&Path>) -> Result<(std::borrow::Cow<'static, [u8]>, Origin), PluginError> {
+    let plain = !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !plain {
+        return Err(PluginError::InvalidId(id.to_owned()));
+    }
+    if let Some(dir) = plugin_dir {
+        for path in builtin::candidates(dir, id) {
+            match std::fs::read(&path) {
+                Ok(bytes) => return Ok((bytes.into(), Origin::File(path))),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(source) => return Err(PluginError::Read { id: id.to_owned(), path, source }),
+            }
+        }
+    }
+    match builtin::bytes(id) {
+        Some(bytes) => Ok((bytes.into(), Origin::Builtin)),
+        None => Err(PluginError::NotFound {
+            id: id.to_owned(),
+            dir: plugin_dir.map_or_else(|| "(none)".to_owned(), |d| d.display().to_string()),
+        }),
+    }
+}

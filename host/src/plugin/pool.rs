@@ -1,0 +1,131 @@
+//! Warm instances of one plugin (WASM-NOTES §2, §5): a small stack of ready
+//! `Store`s, checked out for one call and checked back in.
+//!
+//! Instances are not tied to connections: any worker can use any instance,
+//! so memory stays proportional to workers, not to users. A faulted
+//! instance is never checked back in; the next checkout builds a fresh one
+//! from the pre-linked `SmPluginPre`.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use wasmtime::Store;
+use wasmtime::component::Resource;
+
+use super::StanzaContext;
+use super::bindings::{SmPlugin, SmPluginPre, wit};
+use super::engine::Runtime;
+use super::host_api::{StanzaSlot, State};
+use crate::xmpp::Stanza;
+
+/// One ready instance with its store and its reserved stanza slot.
+pub(super) struct Warm {
+    store: Store<State>,
+    bindings: SmPlugin,
+    slot: Resource<StanzaSlot>,
+}
+
+/// How a call went wrong; the instance that produced it is discarded.
+pub(super) struct Fault {
+    pub(super) error: String,
+}
+
+impl Warm {
+    /// The plugin's manifest; called once when the plugin is loaded.
+    pub(super) fn manifest(&mut self, deadline_ticks: u64) -> Result<wit::Manifest, Fault> {
+        self.store.set_epoch_deadline(deadline_ticks);
+        let result = self.bindings.xmpp_sm_plugin().call_manifest(&mut self.store);
+        result.map_err(|e| self.fault(e))
+    }
+
+    /// Lends `stanza` to the guest's `process` and always returns it.
+    pub(super) fn process(
+        &mut self,
+        stanza: Stanza,
+        ctx: &StanzaContext,
+        deadline_ticks: u64,
+    ) -> (Stanza, Result<wit::Verdict, Fault>) {
+        let data = self.store.data_mut();
+        match data.slot_mut(&self.slot) {
+            Ok(entry) => *entry = Some(stanza),
+            Err(e) => return (stanza, Err(self.fault(e))),
+        }
+        data.enter(ctx);
+        self.store.set_epoch_deadline(deadline_ticks);
+        let borrow = Resource::new_borrow(self.slot.rep());
+        let result = self.bindings.xmpp_sm_plugin().call_process(&mut self.store, borrow);
+        // The store's data stays reachable after a trap, so the stanza
+        // always comes back; the slot is only emptied here.
+        let Some(stanza) = self.store.data_mut().take_back(&self.slot) else {
+            unreachable!("the stanza slot was filled above and is emptied only by take_back()")
+        };
+        (stanza, result.map_err(|e| self.fault(e)))
+    }
+
+    /// Names the fault in one line (deadline, memory limit or another trap);
+    /// the full error with its wasm backtrace goes to the debug log.
+    fn fault(&self, e: wasmtime::Error) -> Fault {
+        let state = self.store.data();
+        tracing::debug!(plugin = %state.plugin(), error = ?e, "plugin call failed");
+        let error = match e.downcast_ref::<wasmtime::Trap>() {
+            Some(wasmtime::Trap::Interrupt) => "deadline exceeded (epoch interrupt)".to_owned(),
+            Some(trap) if state.memory.refused => {
+                format!("memory limit reached ({} bytes): {trap}", state.memory.limit())
+            }
+            Some(trap) => format!("trap: {trap}"),
+            None => e.root_cause().to_string(),
+        };
+        Fault { error }
+    }
+}
+
+/// The warm instances of one plugin.
+pub(super) struct Pool {
+    pre: SmPluginPre<State>,
+    runtime: Arc<Runtime>,
+    plugin: Arc<str>,
+    idle: Mutex<Vec<Warm>>,
+}
+
+impl Pool {
+    pub(super) fn new(pre: SmPluginPre<State>, runtime: Arc<Runtime>, plugin: &str) -> Self {
+        let idle = Mutex::new(Vec::with_capacity(runtime.pool_size));
+        Pool { pre, runtime, plugin: plugin.into(), idle }
+    }
+
+    pub(super) fn deadline_ticks(&self) -> u64 {
+        self.runtime.deadline_ticks
+    }
+
+    /// A warm instance if one is idle, else a fresh one (~30-40 µs).
+    pub(super) fn checkout(&self) -> wasmtime::Result<Warm> {
+        let idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        match idle {
+            Some(warm) => Ok(warm),
+            None => self.instantiate(),
+        }
+    }
+
+    /// Returns a healthy instance; beyond the pool size it is dropped.
+    pub(super) fn checkin(&self, warm: Warm) {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < self.runtime.pool_size {
+            idle.push(warm);
+        }
+    }
+
+    /// Builds a fresh instance from the pre-linked component.
+    pub(super) fn instantiate(&self) -> wasmtime::Result<Warm> {
+        let mut state = State::new(self.plugin.clone(), self.runtime.memory_bytes);
+        let slot = state.reserve_slot()?;
+        let mut store = Store::new(&self.runtime.engine, state);
+        store.limiter(|s| &mut s.memory);
+        store.set_epoch_deadline(self.runtime.deadline_ticks);
+        let bindings = self.pre.instantiate(&mut store)?;
+        Ok(Warm { store, bindings, slot })
+    }
+
+    #[cfg(test)]
+    pub(super) fn idle_len(&self) -> usize {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+}

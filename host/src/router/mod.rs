@@ -1,0 +1,85 @@
+//! Local routing: serialised stanzas into the outbound queues of bound
+//! sessions, error replies back to senders, and the effects the plugin chain
+//! returns. Plugins never touch sockets; this is where their decisions land.
+
+use crate::plugin::{ChainOutcome, Effect};
+use crate::services::Services;
+use crate::sm::registry::Outbound;
+use crate::xmpp::{Condition, FullJid, Jid, Stanza, StanzaError, ns};
+
+fn serialise(stanza: &Stanza) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    stanza.el.write_to(&mut out, ns::CLIENT);
+    out
+}
+
+/// Queues bytes for the session bound to `to`; false if there is none (or it
+/// closed meanwhile). Waits when the queue is full: backpressure, not loss.
+pub async fn to_session(svc: &Services, to: &FullJid, bytes: Vec<u8>) -> bool {
+    match svc.registry.sender(to) {
+        Some(tx) => tx.send(Outbound::Data(bytes)).await.is_ok(),
+        None => false,
+    }
+}
+
+/// Sends a stanza to one full JID.
+pub async fn send_stanza(svc: &Services, to: &FullJid, stanza: &Stanza) -> bool {
+    to_session(svc, to, serialise(stanza)).await
+}
+
+/// Sends the RFC 6120 §8.3 error reply for `stanza` back to its sender
+/// (nothing for a stanza that is itself an error).
+pub async fn bounce(svc: &Services, stanza: &Stanza, err: StanzaError) {
+    let Some(reply) = stanza.error_reply(&err) else { return };
+    tracing::debug!(error = %err, "bounced");
+    if let Some(Ok(to)) = reply.to.as_ref().map(Jid::try_as_full) {
+        send_stanza(svc, to, &reply).await;
+    }
+}
+
+/// Directed presence to a local user: to one session, or to every available
+/// resource of a bare JID (RFC 6121 §4.6.2, §8.5.2.1.2).
+pub async fn deliver_presence(svc: &Services, stanza: &Stanza) {
+    match stanza.to.as_ref().map(Jid::try_as_full) {
+        Some(Ok(full)) => {
+            send_stanza(svc, full, stanza).await;
+        }
+        Some(Err(bare)) => {
+            let bytes = serialise(stanza);
+            for tx in svc.registry.available_senders(bare) {
+                let _ = tx.send(Outbound::Data(bytes.clone())).await;
+            }
+        }
+        None => {}
+    }
+}
+
+/// Performs what the plugin chain decided.
+pub async fn apply(svc: &Services, outcome: ChainOutcome) {
+    match outcome {
+        // No plugin took the stanza: with `-message` nobody delivers messages.
+        ChainOutcome::Unhandled(s) => bounce(svc, &s, StanzaError::new(Condition::ServiceUnavailable)).await,
+        ChainOutcome::Handled(s, effects) => {
+            let mut bytes = None;
+            for effect in effects {
+                match effect {
+                    Effect::Deliver(to) => {
+                        let data = bytes.get_or_insert_with(|| serialise(&s)).clone();
+                        if !to_session(svc, &to, data).await {
+                            // The session went away between decision and delivery.
+                            bounce(svc, &s, StanzaError::new(Condition::ServiceUnavailable)).await;
+                        }
+                    }
+                    Effect::Bounce(err) => bounce(svc, &s, err).await,
+                }
+            }
+        }
+        ChainOutcome::Dropped => {}
+        ChainOutcome::Bounce(s, err) => bounce(svc, &s, err).await,
+        ChainOutcome::Faulted { stanza, plugin, version, error } => {
+            tracing::warn!(%plugin, %version, %error, "stanza bounced after a plugin fault");
+            let err = StanzaError::new(Condition::InternalServerError).with_text("message processing failed");
+            bounce(svc, &stanza, err).await;
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Start-up: configuration → database → TLS → plugin chain → listeners, in
+//! that order, each failure reported with what it concerns.
+
+use crate::c2s::listener::accept_loop;
+use crate::c2s::tls::{self, TlsError};
+use crate::config::{self, Config, ConfigError, ResourceConflict};
+use crate::plugin::{self, PluginError, PluginHost};
+use crate::services::Services;
+use crate::sm::registry::{ConflictPolicy, Registry};
+use crate::store::{self, Db, StoreError};
+use crate::xml::Limits;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// The chain used when `--sm-plugins` changes nothing.
+pub const DEFAULT_CHAIN: &[&str] = &["message"];
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A configuration value is wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The data directory could not be created.
+    #[error("data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    /// The user database is unreachable or its migrations failed.
+    #[error("user database ({uri}): {source}")]
+    Store { uri: String, source: StoreError },
+    /// The certificate or key is unusable.
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
+    /// A plugin failed to load.
+    #[error("plugins: {0}")]
+    Plugin(#[from] PluginError),
+    /// A listening socket could not be opened.
+    #[error("listening on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+}
+
+/// A running server: its listening addresses and shared services.
+pub struct RunningServer {
+    /// The bound c2s addresses (with the real port when 0 was configured).
+    pub addrs: Vec<SocketAddr>,
+    /// The shared services, e.g. to create accounts in tests.
+    pub services: Arc<Services>,
+    listeners: Vec<JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting connections. Established sessions end with their
+    /// clients or when the runtime shuts down.
+    pub fn stop_listening(&self) {
+        for l in &self.listeners {
+            l.abort();
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.stop_listening();
+    }
+}
+
+/// Opens the user database and runs its migrations.
+pub async fn open_user_db(config: &Config) -> Result<Db, StartError> {
+    let uri = config.user_db_uri();
+    let err = |source| StartError::Store { uri: store::uri::redact(&uri), source };
+    let db = Db::connect(&uri).await.map_err(err)?;
+    db.migrate().await.map_err(err)?;
+    Ok(db)
+}
+
+/// Starts the server described by `config`.
+pub async fn start(config: Config) -> Result<RunningServer, StartError> {
+    let config = Arc::new(config);
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|source| StartError::DataDir { path: config.data_dir.display().to_string(), source })?;
+    let db = open_user_db(&config).await?;
+    let (acceptor, tls_source) =
+        tls::acceptor(config.tls_cert.as_deref(), config.tls_key.as_deref(), &config.data_dir, &config.virt_hosts)?;
+
+    let plugins = Arc::new(PluginHost::new(plugin::Limits {
+        deadline: Duration::from_millis(config.plugin_deadline_ms),
+        memory_bytes: config.plugin_memory_mb as usize * 1024 * 1024,
+        pool_size: config.plugin_pool_size,
+    })?);
+    let plugin_dir = config.plugin_dir();
+    let known = plugins.known_ids(Some(&plugin_dir));
+    let chain = config::resolve_chain(DEFAULT_CHAIN, &config.sm_plugins, &|id| known.iter().any(|k| k == id))?;
+    plugins.load_chain(&chain, Some(&plugin_dir))?;
+
+    let registry = Arc::new(Registry::new());
+    let svc = Arc::new(Services {
+        users: db.users(),
+        tls: Some(acceptor),
+        plugins: plugins.clone(),
+        sessions_view: registry.clone(),
+        registry,
+        xml_limits: Limits { max_stanza_bytes: config.max_stanza_size, max_depth: config.max_xml_depth },
+        conflict: match config.resource_conflict {
+            ResourceConflict::Override => ConflictPolicy::Override,
+            ResourceConflict::Reject => ConflictPolicy::Reject,
+        },
+        config: config.clone(),
+    });
+
+    let mut addrs = Vec::new();
+    let mut listeners = Vec::new();
+    for port in &config.c2s_ports {
+        let addr = SocketAddr::new(config.c2s_address, *port);
+        let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })?;
+        let local = listener.local_addr().map_err(|source| StartError::Listen { addr, source })?;
+        addrs.push(local);
+        listeners.push(tokio::spawn(accept_loop(listener, svc.clone())));
+    }
+
+    let chain_desc: Vec<String> = plugins.chain().plugins().iter().map(|p| format!("{}@{}", p.id, p.version)).collect();
+    tracing::info!(
+        listening = ?addrs,
+        domains = ?config.virt_hosts,
+        database = %store::uri::redact(&config.user_db_uri()),
+        backend = ?db.backend(),
+        plugins = %chain_desc.join(" → "),
+        tls_cert = %tls_source.cert.display(),
+        tls_generated = tls_source.generated,
+        tls_required = config.tls_required,
+        registration = config.registration,
+        "wasmpp started"
+    );
+    Ok(RunningServer { addrs, services: svc, listeners })
+}

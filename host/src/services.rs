@@ -1,0 +1,40 @@
+//! The small bundle of handles every connection task shares.
+//!
+//! Deliberately not a "server object": each field is an independent service
+//! with its own module, and code takes what it needs from here.
+
+use crate::config::Config;
+use crate::plugin::{PluginHost, SessionView};
+use crate::sm::registry::{ConflictPolicy, Registry};
+use crate::store::UserStore;
+use crate::xml::Limits;
+use std::sync::Arc;
+use tokio_rustls::TlsAcceptor;
+
+/// Shared, read-mostly handles for connection tasks.
+pub struct Services {
+    /// The parsed configuration.
+    pub config: Arc<Config>,
+    /// Accounts and credentials.
+    pub users: UserStore,
+    /// STARTTLS acceptor; `None` only when TLS could not be configured and is
+    /// not required.
+    pub tls: Option<TlsAcceptor>,
+    /// The WASM plugin chain.
+    pub plugins: Arc<PluginHost>,
+    /// Bound sessions.
+    pub registry: Arc<Registry>,
+    /// The registry as plugins see it (kept ready to avoid a coercion per stanza).
+    pub sessions_view: Arc<dyn SessionView>,
+    /// XML limits for every stream.
+    pub xml_limits: Limits,
+    /// Resource conflict policy.
+    pub conflict: ConflictPolicy,
+}
+
+impl Services {
+    /// True when `domain` is one of our virtual hosts.
+    pub fn is_local_domain(&self, domain: &str) -> bool {
+        self.config.virt_hosts.iter().any(|h| h.eq_ignore_ascii_case(domain))
+    }
+}

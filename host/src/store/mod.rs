@@ -1,0 +1,197 @@
+//! Persistent storage over SQLite, PostgreSQL and MySQL/MariaDB through the
+//! sqlx `Any` driver, with one migrations folder per database.
+//!
+//! # Placeholders
+//! The `Any` driver hands SQL to the backend untouched, and PostgreSQL numbers
+//! its parameters (`$1`) where the others use `?`. Queries here are written
+//! once with `?` and [`Db::sql`] rewrites them for PostgreSQL; this is safe
+//! because no query in the store has a `?` inside a string literal.
+
+#[cfg(test)]
+mod contract_tests;
+pub mod uri;
+pub mod users;
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::{Executor, migrate::Migrator};
+
+pub use users::{StoredCredentials, UserStore};
+
+/// How long SQLite waits on a locked database before reporting `SQLITE_BUSY`.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+
+/// Which database a [`Db`] talks to; decides the placeholder style and the
+/// migrations folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// SQLite 3 (a file, or `:memory:` for tests).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL or MariaDB.
+    MySql,
+}
+
+/// Errors of the storage layer. Callers match on `NotFound` and `Conflict`;
+/// everything else is an operational failure to log and report as a
+/// temporary error.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row the operation needs does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A row with the same key already exists.
+    #[error("already exists")]
+    Conflict,
+    /// The database failed or returned data we could not decode.
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    /// Applying the migrations failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The configured URI is not one we understand; carries the redacted URI.
+    #[error("unsupported database URI: {0}")]
+    BadUri(String),
+    /// A blocking helper task did not run because the runtime is shutting down.
+    #[error("runtime shutting down")]
+    Shutdown,
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(ref db) if db.is_unique_violation() => StoreError::Conflict,
+            e => StoreError::Database(e),
+        }
+    }
+}
+
+/// A connection pool plus the backend it talks to. Cloning is cheap and
+/// shares the pool, so every component gets its own handle.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Db {
+    /// Connects to the database named by `uri` (JDBC or native form, see
+    /// [`uri::to_sqlx_url`]). SQLite connections use WAL, so readers never
+    /// block the writer, and a busy timeout, so concurrent writers wait
+    /// instead of failing.
+    pub async fn connect(uri: &str) -> Result<Db, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = uri::to_sqlx_url(uri)?;
+        let mut options = AnyPoolOptions::new();
+        if backend == Backend::Sqlite {
+            options = options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute(format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str()).await?;
+                    Ok(())
+                })
+            });
+            if url.contains(":memory:") || url.contains("mode=memory") {
+                // Each Any connection re-parses the URL and would open a fresh,
+                // empty in-memory database: keep exactly one, forever.
+                options = options.max_connections(1).idle_timeout(None).max_lifetime(None);
+            }
+        }
+        let pool = options.acquire_timeout(Duration::from_secs(10)).connect(&url).await?;
+        Ok(Db { pool, backend })
+    }
+
+    /// Applies this backend's embedded migrations.
+    ///
+    /// Missing versions are ignored because other migration sets (added by
+    /// later features and plugins) record their versions in the same
+    /// `_sqlx_migrations` table; without it, this migrator would refuse a
+    /// database that another set has already touched.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let mut migrator: Migrator = match self.backend {
+            Backend::Sqlite => sqlx::migrate!("../migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("../migrations/postgres"),
+            Backend::MySql => sqlx::migrate!("../migrations/mysql"),
+        };
+        migrator.set_ignore_missing(true);
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The database this handle talks to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Accounts and their SCRAM credentials.
+    pub fn users(&self) -> UserStore {
+        UserStore::new(self.clone())
+    }
+
+    /// The pool, for stores in this module.
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Rewrites `?` placeholders to `$1, $2, …` on PostgreSQL.
+    pub(crate) fn sql(&self, query: &'static str) -> Cow<'static, str> {
+        if self.backend != Backend::Postgres {
+            return Cow::Borrowed(query);
+        }
+        let mut out = String::with_capacity(query.len() + 8);
+        let mut n = 0;
+        for c in query.chars() {
+            if c == '?' {
+                n += 1;
+                out.push_str(&format!("${n}"));
+            } else {
+                out.push(c);
+            }
+        }
+        Cow::Owned(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn placeholders_follow_the_backend() {
+        let db = Db::connect("sqlite::memory:").await.unwrap();
+        assert_eq!(db.backend(), Backend::Sqlite);
+        assert_eq!(db.sql("a = ? AND b = ?"), "a = ? AND b = ?");
+        let pg = Db { backend: Backend::Postgres, ..db };
+        assert_eq!(pg.sql("a = ? AND b = ?"), "a = $1 AND b = $2");
+    }
+
+    #[tokio::test]
+    async fn memory_database_survives_across_queries() {
+        let db = Db::connect("sqlite::memory:").await.unwrap();
+        db.migrate().await.unwrap();
+        db.migrate().await.unwrap();
+        db.users().create("a@example.com", "pw", 1).await.unwrap();
+        assert!(db.users().exists("a@example.com").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn sqlite_file_is_created_in_wal_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.db");
+        let db = Db::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+        let mode: (String,) = sqlx::query_as("PRAGMA journal_mode").fetch_one(db.pool()).await.unwrap();
+        assert_eq!(mode.0.to_lowercase(), "wal");
+        assert!(path.exists());
+    }
+
+    #[test]
+    fn errors_map_to_typed_variants() {
+        assert!(matches!(StoreError::from(sqlx::Error::RowNotFound), StoreError::NotFound));
+        assert!(matches!(StoreError::from(sqlx::Error::PoolClosed), StoreError::Database(_)));
+    }
+}

@@ -1,0 +1,185 @@
+//! XML 1.0 §2.2-§2.4 and §4.1 as restricted by RFC 6120 §11.1: which
+//! characters, names and references inbound XML may contain.
+//!
+//! Only the five predefined entities and numeric character references are
+//! resolved; any other entity reference is refused and never expanded, which
+//! is what keeps entity-expansion attacks out.
+
+use super::error::XmlError;
+use std::borrow::Cow;
+
+/// XML 1.0 `Char`: what may appear in a document at all.
+pub(crate) fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// Refuses raw control characters and U+FFFE/U+FFFF in UTF-8 that is
+/// already known to be valid (surrogates cannot occur in valid UTF-8).
+pub(crate) fn check_chars(bytes: &[u8]) -> Result<(), XmlError> {
+    let mut i = 0;
+    while let Some(off) = bytes[i..].iter().position(|&b| b < 0x20 || b == 0xEF) {
+        i += off;
+        let b = bytes[i];
+        if b == 0xEF {
+            if bytes.get(i + 1) == Some(&0xBF) && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)) {
+                let c = if bytes[i + 2] == 0xBE { "U+FFFE" } else { "U+FFFF" };
+                return Err(XmlError::InvalidChar(c.into()));
+            }
+        } else if !matches!(b, b'\t' | b'\n' | b'\r') {
+            return Err(XmlError::InvalidChar(format!("U+{b:04X}")));
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+fn is_name_start(c: char) -> bool {
+    c.is_ascii_alphabetic() || c == '_' || !c.is_ascii()
+}
+
+fn is_name_char(c: char) -> bool {
+    is_name_start(c) || c.is_ascii_digit() || c == '-' || c == '.'
+}
+
+/// An XML Namespaces `NCName` (a name without a colon). Non-ASCII
+/// characters are accepted wholesale: the exact Unicode classes buy no
+/// safety here, and the bytes are already valid UTF-8.
+pub(crate) fn is_ncname(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(is_name_start) && chars.all(is_name_char)
+}
+
+/// Splits a qualified name into (prefix, local); the prefix is `""` when
+/// absent. Refuses anything that is not `NCName` or `NCName:NCName`.
+pub(crate) fn split_qname(name: &str) -> Result<(&str, &str), XmlError> {
+    let (prefix, local) = name.split_once(':').unwrap_or(("", name));
+    if (prefix.is_empty() && name.contains(':')) || (!prefix.is_empty() && !is_ncname(prefix)) {
+        return Err(XmlError::Syntax(format!("bad name {name:?}")));
+    }
+    if !is_ncname(local) {
+        return Err(XmlError::Syntax(format!("bad name {name:?}")));
+    }
+    Ok((prefix, local))
+}
+
+/// Appends what the reference `&name;` stands for, or refuses it.
+pub(crate) fn push_ref(name: &str, out: &mut String) -> Result<(), XmlError> {
+    let c = match name {
+        "lt" => '<',
+        "gt" => '>',
+        "amp" => '&',
+        "quot" => '"',
+        "apos" => '\'',
+        _ => match name.strip_prefix('#') {
+            Some(num) => char_ref(num)?,
+            None if is_ncname(name) => return Err(XmlError::UndefinedEntity(name.into())),
+            None => return Err(XmlError::Syntax(format!("bad reference &{name};"))),
+        },
+    };
+    out.push(c);
+    Ok(())
+}
+
+/// `&#123;` or `&#x7B;` (XML 1.0 §4.1: only a lower-case `x`, digits only).
+fn char_ref(num: &str) -> Result<char, XmlError> {
+    let (digits, radix) = match num.strip_prefix('x') {
+        Some(hex) => (hex, 16),
+        None => (num, 10),
+    };
+    let bad = || XmlError::Syntax(format!("bad character reference &#{num};"));
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return Err(bad());
+    }
+    let c = u32::from_str_radix(digits, radix).ok().and_then(char::from_u32).ok_or_else(bad)?;
+    if !is_xml_char(c) {
+        return Err(XmlError::InvalidChar(format!("&#{num};")));
+    }
+    Ok(c)
+}
+
+/// Unescapes an attribute value and applies XML 1.0 §3.3.3 normalisation
+/// (literal tab, newline and CR become spaces); borrows when nothing changes.
+pub(crate) fn unescape_attr(raw: &str) -> Result<Cow<'_, str>, XmlError> {
+    const SPECIAL: [char; 5] = ['&', '<', '\t', '\n', '\r'];
+    if !raw.contains(SPECIAL) {
+        return Ok(Cow::Borrowed(raw));
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(i) = rest.find(SPECIAL) {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        rest = match rest.as_bytes()[i] {
+            b'<' => return Err(XmlError::BadAttribute("'<' in an attribute value".into())),
+            b'&' => {
+                let end = after.find(';').ok_or_else(|| XmlError::Syntax("unterminated reference".into()))?;
+                push_ref(&after[..end], &mut out)?;
+                &after[end + 1..]
+            }
+            b'\r' => {
+                out.push(' ');
+                after.strip_prefix('\n').unwrap_or(after)
+            }
+            _ => {
+                out.push(' ');
+                after
+            }
+        };
+    }
+    out.push_str(rest);
+    Ok(Cow::Owned(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn predefined_and_numeric_references_resolve() {
+        let v = unescape_attr("a&lt;b&gt;&amp;&quot;&apos;&#65;&#x42;").unwrap();
+        assert_eq!(v, "a<b>&\"'AB");
+    }
+
+    #[test]
+    fn other_entities_are_refused_not_expanded() {
+        assert_eq!(unescape_attr("&xxe;"), Err(XmlError::UndefinedEntity("xxe".into())));
+        assert_eq!(unescape_attr("&nbsp;").unwrap_err().to_stream_error().condition.as_str(), "restricted-xml");
+    }
+
+    #[test]
+    fn bad_references_are_malformed() {
+        for bad in ["&#;", "&#x;", "&#X41;", "&#+65;", "&#99999999999;", "&#xD800;", "&lt", "& b;"] {
+            assert!(matches!(unescape_attr(bad), Err(XmlError::Syntax(_))), "{bad}");
+        }
+        assert!(matches!(unescape_attr("&#0;"), Err(XmlError::InvalidChar(_))));
+        assert!(matches!(unescape_attr("&#x1;"), Err(XmlError::InvalidChar(_))));
+        assert!(matches!(unescape_attr("&#xFFFE;"), Err(XmlError::InvalidChar(_))));
+    }
+
+    #[test]
+    fn attribute_whitespace_is_normalised() {
+        assert_eq!(unescape_attr("a\r\nb\tc\nd\re").unwrap(), "a b c d e");
+        assert!(matches!(unescape_attr("plain"), Ok(Cow::Borrowed("plain"))));
+        assert!(unescape_attr("a<b").is_err());
+    }
+
+    #[test]
+    fn raw_control_characters_are_refused() {
+        assert!(check_chars("ok\t\r\n é ☃ 😀".as_bytes()).is_ok());
+        assert!(check_chars(b"a\x00b").is_err());
+        assert!(check_chars(b"a\x1bb").is_err());
+        assert!(check_chars("a\u{FFFF}".as_bytes()).is_err());
+        assert!(check_chars("a\u{FFFE}".as_bytes()).is_err());
+        assert!(check_chars("\u{FFFD}\u{FEFF}".as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn qualified_names() {
+        assert_eq!(split_qname("stream:stream").unwrap(), ("stream", "stream"));
+        assert_eq!(split_qname("body").unwrap(), ("", "body"));
+        assert_eq!(split_qname("x-y.z_1").unwrap(), ("", "x-y.z_1"));
+        for bad in ["", ":a", "a:", "a:b:c", "1a", "-a", "a b", "a'"] {
+            assert!(split_qname(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! RFC 6121 §8.5 (local user) delivery of `<message/>` stanzas, as the
+//! `message` plugin of the session-manager chain.
+//!
+//! The host has already dealt with remote domains and the server's own
+//! address, so everything that reaches this plugin is addressed to an
+//! account of a local domain. The routing itself is the SDK's
+//! [`routing::route`]; this crate chooses what each route means today
+//! (offline = `<service-unavailable/>` until offline storage exists) and
+//! turns it into effects for the host.
+
+use wasmpp_guest_sdk::routing::{self, Route};
+use wasmpp_guest_sdk::{
+    Condition, Effect, Manifest, MessageType, Plugin, ResourceInfo, Stanza, StanzaKind, Verdict, sessions,
+};
+
+/// The plugin; stateless, so any warm instance can serve any stanza.
+pub struct Message;
+
+impl Plugin for Message {
+    fn manifest() -> Manifest {
+        Manifest::new("message", env!("CARGO_PKG_VERSION"), &[StanzaKind::Message])
+    }
+
+    fn process(stanza: &Stanza) -> Verdict {
+        // No bare JID means the host would not have sent it here; let the
+        // rest of the chain (or the host's fallback) decide.
+        let Some(bare) = stanza.to_bare() else {
+            return Verdict::Pass;
+        };
+        let exists = sessions::recipient_exists();
+        let sessions = if exists { sessions::resources(&bare) } else { Vec::new() };
+        decide(stanza.message_type(), &bare, stanza.to_resource().as_deref(), exists, &sessions)
+    }
+}
+
+wasmpp_guest_sdk::export_plugin!(Message);
+
+/// The whole policy as a pure function: message type, addressee (bare JID
+/// plus optional resourcepart), whether the account exists, its sessions.
+///
+/// Never returns a bounce for a message of type `error` (RFC 6120 §8.3.1):
+/// the SDK's routing maps every such case to [`Route::Ignore`].
+pub fn decide(
+    ty: MessageType,
+    bare: &str,
+    to_resource: Option<&str>,
+    account_exists: bool,
+    sessions: &[ResourceInfo],
+) -> Verdict {
+    match routing::route(ty, to_resource, account_exists, sessions) {
+        Route::Deliver(resources) => {
+            Verdict::Handled(resources.iter().map(|r| Effect::Deliver(format!("{bare}/{r}"))).collect())
+        }
+        // No offline storage yet: §8.5.2.2.1 option (b).
+        Route::Offline | Route::Refuse => Verdict::bounce(Condition::ServiceUnavailable),
+        Route::Ignore => Verdict::Drop,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use MessageType::*;
+
+    const JULIET: &str = "juliet@example.com";
+
+    fn sessions() -> Vec<ResourceInfo> {
+        vec![
+            ResourceInfo::new("balcony", 1, true),
+            ResourceInfo::new("chamber", 10, true),
+            ResourceInfo::new("garden", -5, true),
+        ]
+    }
+
+    fn delivered(v: Verdict) -> Vec<String> {
+        match v {
+            Verdict::Handled(effects) => effects
+                .into_iter()
+                .map(|e| match e {
+                    Effect::Deliver(jid) => jid,
+                    Effect::Bounce(err) => panic!("unexpected bounce {err:?}"),
+                })
+                .collect(),
+            other => panic!("expected delivery, got {other:?}"),
+        }
+    }
+
+    fn is_service_unavailable(v: &Verdict) -> bool {
+        matches!(v, Verdict::Bounce(e) if e.condition == Condition::ServiceUnavailable)
+    }
+
+    #[test]
+    fn manifest_names_the_plugin() {
+        let m = Message::manifest();
+        assert_eq!(m.id, "message");
+        assert_eq!(m.version, env!("CARGO_PKG_VERSION"));
+        assert_eq!(m.handles, vec![StanzaKind::Message]);
+        assert!(m.features.is_empty());
+    }
+
+    #[test]
+    fn chat_to_bare_jid_reaches_the_highest_priority_full_jid() {
+        let v = decide(Chat, JULIET, None, true, &sessions());
+        assert_eq!(delivered(v), ["juliet@example.com/chamber"]);
+    }
+
+    #[test]
+    fn headline_reaches_all_non_negative_sessions() {
+        let v = decide(Headline, JULIET, None, true, &sessions());
+        assert_eq!(delivered(v), ["juliet@example.com/balcony", "juliet@example.com/chamber"]);
+    }
+
+    #[test]
+    fn full_jid_is_delivered_to_that_session_only() {
+        let v = decide(Normal, JULIET, Some("garden"), true, &sessions());
+        assert_eq!(delivered(v), ["juliet@example.com/garden"]);
+    }
+
+    #[test]
+    fn offline_and_unknown_users_bounce_service_unavailable() {
+        assert!(is_service_unavailable(&decide(Chat, JULIET, None, true, &[])));
+        assert!(is_service_unavailable(&decide(Normal, JULIET, None, false, &[])));
+        assert!(is_service_unavailable(&decide(Groupchat, JULIET, None, true, &sessions())));
+        assert_eq!(decide(Headline, JULIET, None, true, &[]), Verdict::Drop);
+    }
+
+    #[test]
+    fn error_messages_are_never_bounced() {
+        for (to, exists, s) in
+            [(None, true, sessions()), (None, true, vec![]), (Some("x"), true, vec![]), (None, false, vec![])]
+        {
+            assert_eq!(decide(Error, JULIET, to, exists, &s), Verdict::Drop);
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! End-to-end test support: a real wasmpp on 127.0.0.1:0 ([`server`]) and an
+//! independent XMPP client ([`client`], [`xml`]) that shares no code with the
+//! server's parser or SASL implementation.
+
+pub mod client;
+pub mod server;
+pub mod xml;
