@@ -15,9 +15,9 @@ use std::process::{Command, Output};
 const WASM_TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "guest";
 /// Guest packages; each package name is also its plugin id.
-const GUESTS: &[&str] = &["message", "fault-trap", "fault-spin", "fault-hog"];
+const GUESTS: &[&str] = &["message", "msgoffline", "fault-trap", "fault-spin", "fault-hog"];
 /// Guests embedded in the binary.
-const EMBEDDED: &[&str] = &["message"];
+const EMBEDDED: &[&str] = &["message", "msgoffline"];
 
 fn main() {
     if let Err(msg) = run() {
@@ -30,7 +30,7 @@ fn run() -> Result<(), String> {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").ok_or("CARGO_MANIFEST_DIR unset")?);
     let workspace = manifest_dir.parent().ok_or("host/ has no parent directory")?.to_path_buf();
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").ok_or("OUT_DIR unset")?);
-    for watched in ["wit", "guest-sdk", "plugins", "tests/plugins", "Cargo.lock", "Cargo.toml"] {
+    for watched in ["wit", "guest-sdk", "plugins", "tests/plugins", "migrations", "Cargo.lock", "Cargo.toml"] {
         println!("cargo:rerun-if-changed={}", workspace.join(watched).display());
     }
 

@@ -1,1 +1,83 @@
-fn main() {}
+//! The cost of one `<message/>` on the hot path: bytes → parsed stanza →
+//! plugin chain → routing decision, with the WASM `message` plugin and with
+//! an empty chain (the same path minus the plugin call). Sending on the
+//! socket is not included: that is the load tool's business.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+use std::sync::Arc;
+use wasmpp::plugin::{ChainOutcome, Limits, PluginHost, StanzaContext};
+use wasmpp::sm::registry::{ConflictPolicy, Registry};
+use wasmpp::xml::{self, StreamEvent, StreamParser};
+use wasmpp::xmpp::{FullJid, Jid, Stanza};
+
+const HEADER: &[u8] = b"<?xml version='1.0'?><stream:stream to='localhost' version='1.0' \
+    xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
+
+/// A chat message with a 200-byte body, as in the load scenarios.
+fn message_bytes() -> Vec<u8> {
+    let body = "x".repeat(200);
+    format!("<message to='juliet@localhost' type='chat' id='m1'><body>{body}</body></message>").into_bytes()
+}
+
+fn parser() -> StreamParser {
+    let mut p = StreamParser::new(xml::Limits::default());
+    p.feed(HEADER);
+    assert!(matches!(p.next_event(), Ok(Some(StreamEvent::Open(_)))));
+    p
+}
+
+fn parse(p: &mut StreamParser, bytes: &[u8], from: &Jid) -> Stanza {
+    p.feed(bytes);
+    let Ok(Some(StreamEvent::Stanza(el))) = p.next_event() else { panic!("a stanza") };
+    let mut s = Stanza::from_element(el).expect("a stanza").expect("valid addresses");
+    s.set_from(from.clone());
+    s
+}
+
+fn context() -> (StanzaContext, tokio::sync::mpsc::Receiver<wasmpp::sm::registry::Outbound>) {
+    let registry = Arc::new(Registry::new());
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let key = registry.bind(FullJid::new("juliet@localhost/balcony").unwrap(), tx, ConflictPolicy::Override).unwrap();
+    registry.set_presence(&key, true, 0);
+    (StanzaContext { sessions: registry, recipient_exists: true }, rx)
+}
+
+fn bench(c: &mut Criterion) {
+    let bytes = message_bytes();
+    let from = Jid::new("romeo@localhost/orchard").unwrap();
+    let (ctx, _rx) = context();
+
+    let with_message = PluginHost::new(Limits::default()).unwrap();
+    with_message.load_chain(&["message".to_string()], None).unwrap();
+    let empty = PluginHost::new(Limits::default()).unwrap();
+    empty.load_chain(&[], None).unwrap();
+
+    let mut g = c.benchmark_group("message_path");
+    g.bench_function("parse", |b| {
+        let mut p = parser();
+        b.iter(|| black_box(parse(&mut p, &bytes, &from)))
+    });
+    g.bench_function("empty_chain", |b| {
+        let mut p = parser();
+        let chain = empty.chain();
+        b.iter(|| {
+            let outcome = chain.run(parse(&mut p, &bytes, &from), &ctx);
+            assert!(matches!(outcome, ChainOutcome::Unhandled(_, _)));
+            black_box(outcome)
+        })
+    });
+    g.bench_function("wasm_message", |b| {
+        let mut p = parser();
+        let chain = with_message.chain();
+        b.iter(|| {
+            let outcome = chain.run(parse(&mut p, &bytes, &from), &ctx);
+            assert!(matches!(&outcome, ChainOutcome::Handled(_, e) if e.len() == 1));
+            black_box(outcome)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -7,7 +7,7 @@ use crate::config::{self, Config, ConfigError, ResourceConflict};
 use crate::plugin::{self, PluginError, PluginHost};
 use crate::services::Services;
 use crate::sm::registry::{ConflictPolicy, Registry};
-use crate::store::{self, Db, StoreError};
+use crate::store::{self, Db, OfflineLimits, StoreError};
 use crate::xml::Limits;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 /// The chain used when `--sm-plugins` changes nothing.
-pub const DEFAULT_CHAIN: &[&str] = &["message"];
+pub const DEFAULT_CHAIN: &[&str] = &["message", "msgoffline"];
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +97,11 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let registry = Arc::new(Registry::new());
     let svc = Arc::new(Services {
         users: db.users(),
+        offline: db.offline(),
+        offline_limits: OfflineLimits {
+            per_pair: config.offline_store_limit,
+            per_recipient: config.offline_recipient_limit,
+        },
         tls: Some(acceptor),
         plugins: plugins.clone(),
         sessions_view: registry.clone(),

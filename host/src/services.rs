@@ -6,7 +6,7 @@
 use crate::config::Config;
 use crate::plugin::{PluginHost, SessionView};
 use crate::sm::registry::{ConflictPolicy, Registry};
-use crate::store::UserStore;
+use crate::store::{OfflineLimits, OfflineStore, UserStore};
 use crate::xml::Limits;
 use std::sync::Arc;
 use tokio_rustls::TlsAcceptor;
@@ -17,6 +17,10 @@ pub struct Services {
     pub config: Arc<Config>,
     /// Accounts and credentials.
     pub users: UserStore,
+    /// XEP-0160 offline messages.
+    pub offline: OfflineStore,
+    /// Offline store limits from the configuration.
+    pub offline_limits: OfflineLimits,
     /// STARTTLS acceptor; `None` only when TLS could not be configured and is
     /// not required.
     pub tls: Option<TlsAcceptor>,

@@ -19,6 +19,7 @@ pub struct TestServer {
     /// The running server.
     pub server: RunningServer,
     dir: TempDir,
+    args: Vec<String>,
 }
 
 static TRACING: Once = Once::new();
@@ -75,7 +76,18 @@ impl TestServer {
             _ => return Err("not a serve command".into()),
         };
         let server = start(config).await.map_err(|e| e.to_string())?;
-        Ok(TestServer { addr: server.addrs[0], server, dir })
+        let args = args.iter().map(|a| a.to_string()).collect();
+        Ok(TestServer { addr: server.addrs[0], server, dir, args })
+    }
+
+    /// Stops this server and starts a new one on the same data directory
+    /// (database, certificate, plugins) with the same arguments; clients of
+    /// the old one should be closed first.
+    pub async fn restart(self) -> TestServer {
+        let TestServer { server, dir, args, .. } = self;
+        drop(server);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Self::start_in(dir, &args, &[]).await.unwrap_or_else(|e| panic!("server failed to restart: {e}"))
     }
 
     /// Creates an account `user@localhost`.

@@ -120,8 +120,8 @@ async fn unknown_user_gets_service_unavailable() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn offline_user_gets_service_unavailable_until_offline_storage_exists() {
-    let srv = server_with(&["romeo", "juliet"], &[]).await;
+async fn offline_user_gets_service_unavailable_without_offline_storage() {
+    let srv = server_with(&["romeo", "juliet"], &["--sm-plugins=-msgoffline"]).await;
     let mut romeo = login(&srv, "romeo", "orchard", None).await;
     romeo.send_message("juliet@localhost", "chat", "o1", "are you there?").await.unwrap();
     assert_eq!(error_condition(&romeo.recv().await.unwrap()), "service-unavailable");

@@ -64,6 +64,7 @@ pub async fn run(svc: Arc<Services>, stream: Stream, bound: Bound) {
 /// one write. Ends on `Close`, on a write error, or when every sender is gone.
 async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Outbound>) {
     let mut buf = Vec::with_capacity(16 * 1024);
+    let mut acks = Vec::new();
     let mut next = rx.recv().await;
     while let Some(first) = next.take() {
         let mut close = None;
@@ -71,6 +72,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Out
         while let Some(out) = item.take() {
             match out {
                 Outbound::Data(d) => buf.extend_from_slice(&d),
+                Outbound::Ack(ack) => acks.push(ack),
                 Outbound::Close(err) => {
                     close = Some(err);
                     break;
@@ -90,6 +92,9 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Out
             break;
         }
         buf.clear();
+        for ack in acks.drain(..) {
+            let _ = ack.send(());
+        }
         if close.is_some() {
             let _ = wr.shutdown().await;
             break;

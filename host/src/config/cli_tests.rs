@@ -154,8 +154,8 @@ fn help_lists_every_key_with_its_default_aligned() {
         let line = help
             .lines()
             .find(|line| {
-                line.trim_start().starts_with(&format!("--{}=", key.name))
-                    || line.trim_start().starts_with(&format!("--{}[", key.name))
+                line.trim_start().starts_with(&format!("{}=", key.display()))
+                    || line.trim_start().starts_with(&format!("{}[", key.display()))
             })
             .unwrap_or_else(|| panic!("--{} missing from help", key.name));
         assert!(line.contains(key.help) && line.contains("[default: "), "{line}");

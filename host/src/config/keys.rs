@@ -351,6 +351,30 @@ pub static KEYS: &[Key] = &[
             Ok(())
         },
     },
+    Key {
+        name: "sess-man/plugins-conf/msgoffline/store-limit",
+        value: "N",
+        default: Value("100"),
+        expects: "a number (0 = unlimited)",
+        help: "offline messages kept per sender->recipient pair; more bounce with service-unavailable",
+        kind: Kind::Value,
+        apply: |c, v| {
+            c.offline_store_limit = number(v, 0)?;
+            Ok(())
+        },
+    },
+    Key {
+        name: "sess-man/plugins-conf/msgoffline/recipient-store-limit",
+        value: "N",
+        default: Value("1000"),
+        expects: "a number (0 = unlimited)",
+        help: "offline messages kept per recipient from all senders",
+        kind: Kind::Value,
+        apply: |c, v| {
+            c.offline_recipient_limit = number(v, 0)?;
+            Ok(())
+        },
+    },
 ];
 
 /// Parses every item of a list, stopping at the first bad one.

@@ -93,6 +93,12 @@ pub struct Config {
     pub max_stanza_size: usize,
     /// `--max-xml-depth`: deepest element nesting accepted.
     pub max_xml_depth: usize,
+    /// `sess-man/plugins-conf/msgoffline/store-limit`: offline messages kept
+    /// per sender→recipient pair (Tigase's key and unit); 0 = unlimited.
+    pub offline_store_limit: u32,
+    /// `sess-man/plugins-conf/msgoffline/recipient-store-limit`: offline
+    /// messages kept per recipient from all senders; 0 = unlimited.
+    pub offline_recipient_limit: u32,
     /// Where each key was last set, for errors found after parsing (e.g. by the plugin loader).
     origins: BTreeMap<&'static str, Origin>,
 }
@@ -141,6 +147,8 @@ impl Config {
             resource_conflict: ResourceConflict::Override,
             max_stanza_size: 0,
             max_xml_depth: 0,
+            offline_store_limit: 0,
+            offline_recipient_limit: 0,
             origins: BTreeMap::new(),
         }
     }
@@ -261,6 +269,8 @@ impl fmt::Debug for Config {
             .field("resource_conflict", &self.resource_conflict)
             .field("max_stanza_size", &self.max_stanza_size)
             .field("max_xml_depth", &self.max_xml_depth)
+            .field("offline_store_limit", &self.offline_store_limit)
+            .field("offline_recipient_limit", &self.offline_recipient_limit)
             .finish()
     }
 }

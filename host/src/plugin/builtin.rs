@@ -1,7 +1,7 @@
 //! The plugins shipped inside the binary, and where `cargo build` put every
 //! guest it built (see `host/build.rs`).
 //!
-//! Embedding `message` means a fresh install routes RFC 6121 §8.5 messages
+//! Embedding `message` and `msgoffline` means a fresh install routes RFC 6121 §8.5 messages
 //! without any plugin directory configured.
 
 use std::path::{Path, PathBuf};
@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 pub const GUEST_DIR: &str = env!("WASMPP_GUEST_DIR");
 
 /// `(id, component bytes)` of the embedded plugins.
-const EMBEDDED: &[(&str, &[u8])] = &[("message", include_bytes!(concat!(env!("OUT_DIR"), "/message.wasm")))];
+const EMBEDDED: &[(&str, &[u8])] = &[
+    ("message", include_bytes!(concat!(env!("OUT_DIR"), "/message.wasm"))),
+    ("msgoffline", include_bytes!(concat!(env!("OUT_DIR"), "/msgoffline.wasm"))),
+];
 
 /// Where a plugin's bytes came from, for error messages and logs.
 #[derive(Clone, Debug)]
@@ -58,7 +61,7 @@ mod tests {
         let bytes = bytes("message").unwrap();
         // Component binaries carry layer 1 in the version field (0x0d 0x00 0x01 0x00).
         assert_eq!(&bytes[..8], b"\0asm\x0d\x00\x01\x00");
-        assert_eq!(ids().collect::<Vec<_>>(), ["message"]);
+        assert_eq!(ids().collect::<Vec<_>>(), ["message", "msgoffline"]);
     }
 
     #[test]

@@ -31,14 +31,19 @@ pub enum Effect {
     Deliver(FullJid),
     /// Send an error reply to the stanza's sender.
     Bounce(StanzaError),
+    /// Keep the message for its addressee's account (XEP-0160).
+    StoreOffline,
+    /// Deliver the sender's stored messages to the sending session.
+    FlushOffline,
 }
 
 /// Where the chain left a stanza. Every variant except `Dropped` hands the
 /// stanza back to the host, which owns it throughout.
 #[derive(Debug)]
 pub enum ChainOutcome {
-    /// Every plugin passed, or none handles this kind: the host's fallback.
-    Unhandled(Stanza),
+    /// Every plugin passed, or none handles this kind: the host's fallback,
+    /// then these effects that plugins asked for with `pass-with`.
+    Unhandled(Stanza, Vec<Effect>),
     /// A plugin took it: perform these effects.
     Handled(Stanza, Vec<Effect>),
     /// A plugin discarded it silently.
@@ -119,6 +124,9 @@ impl PluginChain {
     pub fn run(&self, stanza: Stanza, ctx: &StanzaContext) -> ChainOutcome {
         let mut stanza = stanza;
         let kind = stanza.kind;
+        // Effects deferred by `pass-with`, performed after whatever ends the
+        // chain; a fault discards them with the stanza's processing.
+        let mut after: Vec<Effect> = Vec::new();
         for plugin in self.plugins.iter().filter(|p| p.handles(kind)) {
             let (back, result) = plugin.call(stanza, ctx);
             stanza = back;
@@ -128,17 +136,30 @@ impl PluginChain {
             };
             match verdict {
                 wit::Verdict::Pass => continue,
-                wit::Verdict::Drop => return ChainOutcome::Dropped,
-                wit::Verdict::Bounce(e) => return ChainOutcome::Bounce(stanza, error_from_wit(e)),
+                wit::Verdict::PassWith(effects) => match convert_effects(effects) {
+                    Ok(effects) => after.extend(effects),
+                    Err(error) => return faulted(stanza, &plugin.info, error),
+                },
+                wit::Verdict::Drop if after.is_empty() => return ChainOutcome::Dropped,
+                wit::Verdict::Drop => return ChainOutcome::Handled(stanza, after),
+                wit::Verdict::Bounce(e) if after.is_empty() => return ChainOutcome::Bounce(stanza, error_from_wit(e)),
+                wit::Verdict::Bounce(e) => {
+                    let mut effects = vec![Effect::Bounce(error_from_wit(e))];
+                    effects.append(&mut after);
+                    return ChainOutcome::Handled(stanza, effects);
+                }
                 wit::Verdict::Handled(effects) => {
                     return match convert_effects(effects) {
-                        Ok(effects) => ChainOutcome::Handled(stanza, effects),
+                        Ok(mut effects) => {
+                            effects.append(&mut after);
+                            ChainOutcome::Handled(stanza, effects)
+                        }
                         Err(error) => faulted(stanza, &plugin.info, error),
                     };
                 }
             }
         }
-        ChainOutcome::Unhandled(stanza)
+        ChainOutcome::Unhandled(stanza, after)
     }
 
     #[cfg(test)]
@@ -157,6 +178,8 @@ fn convert_effects(effects: Vec<wit::Effect>) -> Result<Vec<Effect>, String> {
                 .map(Effect::Deliver)
                 .map_err(|err| format!("deliver target {jid:?} is not a full JID: {err}")),
             wit::Effect::Bounce(e) => Ok(Effect::Bounce(error_from_wit(e))),
+            wit::Effect::StoreOffline => Ok(Effect::StoreOffline),
+            wit::Effect::FlushOffline => Ok(Effect::FlushOffline),
         })
         .collect()
 }
@@ -183,7 +206,10 @@ mod tests {
         let chain = PluginChain::new(Vec::new());
         let stanza = crate::plugin::tests::message("juliet@example.com", "chat", "hi");
         match chain.run(stanza, &crate::plugin::tests::ctx(true)) {
-            ChainOutcome::Unhandled(s) => assert_eq!(s.el.attr("type"), Some("chat")),
+            ChainOutcome::Unhandled(s, after) => {
+                assert_eq!(s.el.attr("type"), Some("chat"));
+                assert!(after.is_empty());
+            }
             other => panic!("unexpected {other:?}"),
         }
     }

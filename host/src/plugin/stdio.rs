@@ -14,6 +14,7 @@
 //! plugin id, which also puts a panicking plugin's message in the log.
 
 use super::host_api::State;
+use wasmtime::StoreContextMut;
 use wasmtime::component::{Linker, Val};
 
 /// The WASI 0.2 version wasmtime-wasi 48.0.8 defines; shadowing must use the
@@ -25,7 +26,7 @@ const WASI_VERSION: &str = "0.2.12";
 pub(super) fn shadow_blocking_calls(linker: &mut Linker<State>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
     let mut streams = linker.instance(&format!("wasi:io/streams@{WASI_VERSION}"))?;
-    streams.func_new("[method]output-stream.blocking-write-and-flush", |store, _, params, results| {
+    streams.func_new("[method]output-stream.blocking-write-and-flush", |mut store, _, params, results| {
         if let Some(Val::List(bytes)) = params.get(1) {
             let bytes: Vec<u8> =
                 bytes.iter().filter_map(|v| if let Val::U8(b) = v { Some(*b) } else { None }).collect();
@@ -35,24 +36,41 @@ pub(super) fn shadow_blocking_calls(linker: &mut Linker<State>) -> wasmtime::Res
                 tracing::warn!(plugin = store.data().plugin(), output = text, "plugin wrote to stdio");
             }
         }
+        end_borrows(&mut store, params)?;
         results[0] = Val::Result(Ok(None));
         Ok(())
     })?;
-    streams.func_new("[method]output-stream.blocking-flush", |_, _, _, results| {
+    streams.func_new("[method]output-stream.blocking-flush", |mut store, _, params, results| {
+        end_borrows(&mut store, params)?;
         results[0] = Val::Result(Ok(None));
         Ok(())
     })?;
     let mut poll = linker.instance(&format!("wasi:io/poll@{WASI_VERSION}"))?;
-    poll.func_new("[method]pollable.block", |_, _, _, _| Ok(()))?;
+    poll.func_new("[method]pollable.block", |mut store, _, params, _| end_borrows(&mut store, params))?;
     // Every pollable a plugin can hold is a sink's, always ready.
-    poll.func_new("poll", |_, _, params, results| {
+    poll.func_new("poll", |mut store, _, params, results| {
         let n = match params.first() {
-            Some(Val::List(items)) => items.len() as u32,
+            Some(Val::List(items)) => {
+                end_borrows(&mut store, items)?;
+                items.len() as u32
+            }
             _ => 0,
         };
         results[0] = Val::List((0..n).map(Val::U32).collect());
         Ok(())
     })?;
     linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// A dynamic host function must end the borrows it was lent (typed host
+/// functions do this implicitly); otherwise the guest's call fails with
+/// "borrow handles still remain".
+fn end_borrows(store: &mut StoreContextMut<'_, State>, params: &[Val]) -> wasmtime::Result<()> {
+    for p in params {
+        if let Val::Resource(r) = p {
+            r.resource_drop(&mut *store)?;
+        }
+    }
     Ok(())
 }

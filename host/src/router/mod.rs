@@ -2,12 +2,14 @@
 //! sessions, error replies back to senders, and the effects the plugin chain
 //! returns. Plugins never touch sockets; this is where their decisions land.
 
+pub mod offline;
+
 use crate::plugin::{ChainOutcome, Effect};
 use crate::services::Services;
 use crate::sm::registry::Outbound;
 use crate::xmpp::{Condition, FullJid, Jid, Stanza, StanzaError, ns};
 
-fn serialise(stanza: &Stanza) -> Vec<u8> {
+pub(crate) fn serialise(stanza: &Stanza) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
     stanza.el.write_to(&mut out, ns::CLIENT);
     out
@@ -54,32 +56,49 @@ pub async fn deliver_presence(svc: &Services, stanza: &Stanza) {
     }
 }
 
-/// Performs what the plugin chain decided.
+/// Performs what the plugin chain decided about a message.
 pub async fn apply(svc: &Services, outcome: ChainOutcome) {
     match outcome {
-        // No plugin took the stanza: with `-message` nobody delivers messages.
-        ChainOutcome::Unhandled(s) => bounce(svc, &s, StanzaError::new(Condition::ServiceUnavailable)).await,
-        ChainOutcome::Handled(s, effects) => {
-            let mut bytes = None;
-            for effect in effects {
-                match effect {
-                    Effect::Deliver(to) => {
-                        let data = bytes.get_or_insert_with(|| serialise(&s)).clone();
-                        if !to_session(svc, &to, data).await {
-                            // The session went away between decision and delivery.
-                            bounce(svc, &s, StanzaError::new(Condition::ServiceUnavailable)).await;
-                        }
-                    }
-                    Effect::Bounce(err) => bounce(svc, &s, err).await,
-                }
-            }
+        // No plugin took the message: with `-message` nobody delivers, and
+        // without `msgoffline` nobody stores (RFC 6121 §8.5.2.2.1 (b)).
+        ChainOutcome::Unhandled(s, after) => {
+            bounce(svc, &s, StanzaError::new(Condition::ServiceUnavailable)).await;
+            perform(svc, &s, after).await;
         }
+        ChainOutcome::Handled(s, effects) => perform(svc, &s, effects).await,
         ChainOutcome::Dropped => {}
         ChainOutcome::Bounce(s, err) => bounce(svc, &s, err).await,
         ChainOutcome::Faulted { stanza, plugin, version, error } => {
             tracing::warn!(%plugin, %version, %error, "stanza bounced after a plugin fault");
             let err = StanzaError::new(Condition::InternalServerError).with_text("message processing failed");
             bounce(svc, &stanza, err).await;
+        }
+    }
+}
+
+/// Performs plugin effects for `stanza`, in order.
+pub async fn perform(svc: &Services, s: &Stanza, effects: Vec<Effect>) {
+    let mut bytes = None;
+    for effect in effects {
+        match effect {
+            Effect::Deliver(to) => {
+                let data = bytes.get_or_insert_with(|| serialise(s)).clone();
+                if !to_session(svc, &to, data).await {
+                    // The session went away between decision and delivery.
+                    bounce(svc, s, StanzaError::new(Condition::ServiceUnavailable)).await;
+                }
+            }
+            Effect::Bounce(err) => bounce(svc, s, err).await,
+            Effect::StoreOffline => {
+                if let Err(err) = offline::store(svc, s).await {
+                    bounce(svc, s, err).await;
+                }
+            }
+            Effect::FlushOffline => {
+                if let Some(Ok(from)) = s.from.as_ref().map(Jid::try_as_full) {
+                    offline::flush(svc, from).await;
+                }
+            }
         }
     }
 }

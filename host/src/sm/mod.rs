@@ -8,14 +8,22 @@ mod message;
 mod presence;
 pub mod registry;
 
-use crate::plugin::{ChainOutcome, StanzaContext};
+use crate::plugin::{ChainOutcome, Effect, StanzaContext};
 use crate::router;
 use crate::services::Services;
 use crate::xml::Element;
 use crate::xmpp::iq as iqs;
 use crate::xmpp::{Jid, Stanza, StanzaKind, StreamCondition, StreamError, ns};
 use registry::{Outbound, OutboundTx, SessionKey};
+use std::cell::RefCell;
 use tracing::Instrument;
+
+tokio::task_local! {
+    /// Effects plugins deferred with `pass-with` while the current stanza is
+    /// processed; `dispatch` performs them once the host is done with it
+    /// (e.g. the offline flush after the presence made the session available).
+    static DEFERRED: RefCell<Vec<(Stanza, Vec<Effect>)>>;
+}
 
 /// The bound session a stanza came from.
 pub struct Session {
@@ -57,10 +65,18 @@ pub async fn dispatch(svc: &Services, session: &Session, el: Element) -> Result<
     stanza.set_from(Jid::from(session.key.jid.clone()));
     let span = tracing::debug_span!("stanza", kind = ?stanza.kind, id = stanza.id().unwrap_or(""));
     async {
-        match stanza.kind {
-            StanzaKind::Message => message::handle(svc, stanza).await,
-            StanzaKind::Presence => presence::handle(svc, session, stanza).await,
-            StanzaKind::Iq => iq::handle(svc, session, stanza).await,
+        let deferred = DEFERRED
+            .scope(RefCell::new(Vec::new()), async {
+                match stanza.kind {
+                    StanzaKind::Message => message::handle(svc, stanza).await,
+                    StanzaKind::Presence => presence::handle(svc, session, stanza).await,
+                    StanzaKind::Iq => iq::handle(svc, session, stanza).await,
+                }
+                DEFERRED.with(RefCell::take)
+            })
+            .await;
+        for (stanza, effects) in deferred {
+            router::perform(svc, &stanza, effects).await;
         }
     }
     .instrument(span)
@@ -81,7 +97,15 @@ async fn offer_to_plugins(svc: &Services, stanza: Stanza) -> Option<Stanza> {
     };
     let ctx = StanzaContext { sessions: svc.sessions_view.clone(), recipient_exists };
     match chain.run(stanza, &ctx) {
-        ChainOutcome::Unhandled(s) => Some(s),
+        ChainOutcome::Unhandled(s, after) => {
+            if !after.is_empty() {
+                let deferred = (s.clone(), after);
+                if DEFERRED.try_with(|d| d.borrow_mut().push(deferred)).is_err() {
+                    tracing::warn!("plugin effects deferred outside a stanza dispatch were dropped");
+                }
+            }
+            Some(s)
+        }
         outcome => {
             router::apply(svc, outcome).await;
             None

@@ -18,6 +18,9 @@ pub enum Outbound {
     Data(Vec<u8>),
     /// Close the stream, with a stream error first when given.
     Close(Option<StreamError>),
+    /// Signal once everything queued before it has been written to the
+    /// socket (the offline flush deletes stored messages only then).
+    Ack(tokio::sync::oneshot::Sender<()>),
 }
 
 /// The sending side of a session's outbound queue.

@@ -8,7 +8,7 @@ use crate::c2s::sasl::{ScramHash, parse_plain};
 
 const ITERATIONS: u32 = 4096;
 
-fn unique(local: &str) -> String {
+pub(super) fn unique(local: &str) -> String {
     format!("{local}-{:016x}@example.com", rand::random::<u64>())
 }
 
@@ -72,13 +72,13 @@ async fn keys_are_exact_and_long(uri: &str) {
     }
 }
 
-async fn sqlite_uri() -> (tempfile::TempDir, String) {
+pub(super) async fn sqlite_uri() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let uri = format!("sqlite://{}", dir.path().join("store.db").display());
     (dir, uri)
 }
 
-fn env_uri(var: &str) -> Option<String> {
+pub(super) fn env_uri(var: &str) -> Option<String> {
     let uri = std::env::var(var).ok().filter(|u| !u.is_empty());
     if uri.is_none() {
         eprintln!("skipping: {var} is not set");

@@ -9,6 +9,9 @@
 
 #[cfg(test)]
 mod contract_tests;
+pub mod offline;
+#[cfg(test)]
+mod offline_tests;
 pub mod uri;
 pub mod users;
 
@@ -19,6 +22,7 @@ use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{Executor, migrate::Migrator};
 
+pub use offline::{OfflineLimits, OfflineStore, StoredMessage};
 pub use users::{StoredCredentials, UserStore};
 
 /// How long SQLite waits on a locked database before reporting `SQLITE_BUSY`.
@@ -47,6 +51,9 @@ pub enum StoreError {
     /// A row with the same key already exists.
     #[error("already exists")]
     Conflict,
+    /// A store limit (e.g. offline messages per sender) is reached.
+    #[error("quota exceeded")]
+    QuotaExceeded,
     /// The database failed or returned data we could not decode.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
@@ -133,6 +140,11 @@ impl Db {
         UserStore::new(self.clone())
     }
 
+    /// XEP-0160 offline message storage.
+    pub fn offline(&self) -> OfflineStore {
+        OfflineStore::new(self.clone())
+    }
+
     /// The pool, for stores in this module.
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
@@ -140,21 +152,35 @@ impl Db {
 
     /// Rewrites `?` placeholders to `$1, $2, …` on PostgreSQL.
     pub(crate) fn sql(&self, query: &'static str) -> Cow<'static, str> {
-        if self.backend != Backend::Postgres {
-            return Cow::Borrowed(query);
+        match self.backend {
+            Backend::Postgres => Cow::Owned(numbered_placeholders(query)),
+            _ => Cow::Borrowed(query),
         }
-        let mut out = String::with_capacity(query.len() + 8);
-        let mut n = 0;
-        for c in query.chars() {
-            if c == '?' {
-                n += 1;
-                out.push_str(&format!("${n}"));
-            } else {
-                out.push(c);
-            }
-        }
-        Cow::Owned(out)
     }
+
+    /// [`Db::sql`] for statements built at run time (e.g. `IN (?, ?, …)`).
+    pub(crate) fn sql_owned(&self, query: String) -> String {
+        match self.backend {
+            Backend::Postgres => numbered_placeholders(&query),
+            _ => query,
+        }
+    }
+}
+
+/// `?` → `$1`, `$2`, … (PostgreSQL's placeholder syntax).
+fn numbered_placeholders(query: &str) -> String {
+    let mut out = String::with_capacity(query.len() + 8);
+    let mut n = 0;
+    for c in query.chars() {
+        if c == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -26,5 +26,7 @@ pub const DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
 pub const DISCO_ITEMS: &str = "http://jabber.org/protocol/disco#items";
 /// XEP-0199: XMPP ping.
 pub const PING: &str = "urn:xmpp:ping";
+/// XEP-0203: delayed delivery stamps.
+pub const DELAY: &str = "urn:xmpp:delay";
 /// The `xml:` prefix's fixed namespace (XML Namespaces §3).
 pub const XML: &str = "http://www.w3.org/XML/1998/namespace";

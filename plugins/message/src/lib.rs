@@ -4,9 +4,12 @@
 //! The host has already dealt with remote domains and the server's own
 //! address, so everything that reaches this plugin is addressed to an
 //! account of a local domain. The routing itself is the SDK's
-//! [`routing::route`]; this crate chooses what each route means today
-//! (offline = `<service-unavailable/>` until offline storage exists) and
-//! turns it into effects for the host.
+//! [`routing::route`]; this crate turns each route into effects for the
+//! host. A message for an account with nobody available is not this
+//! plugin's to settle: it passes, so that `msgoffline` (next in the default
+//! chain) can store it, and without `msgoffline` the host answers
+//! `<service-unavailable/>` for an unhandled message (RFC 6121 §8.5.2.2.1
+//! option (b)).
 
 use wasmpp_guest_sdk::routing::{self, Route};
 use wasmpp_guest_sdk::{
@@ -51,8 +54,9 @@ pub fn decide(
         Route::Deliver(resources) => {
             Verdict::Handled(resources.iter().map(|r| Effect::Deliver(format!("{bare}/{r}"))).collect())
         }
-        // No offline storage yet: §8.5.2.2.1 option (b).
-        Route::Offline | Route::Refuse => Verdict::bounce(Condition::ServiceUnavailable),
+        // Offline storage is the next plugin's decision (see the crate docs).
+        Route::Offline => Verdict::Pass,
+        Route::Refuse => Verdict::bounce(Condition::ServiceUnavailable),
         Route::Ignore => Verdict::Drop,
     }
 }
@@ -78,7 +82,7 @@ mod tests {
                 .into_iter()
                 .map(|e| match e {
                     Effect::Deliver(jid) => jid,
-                    Effect::Bounce(err) => panic!("unexpected bounce {err:?}"),
+                    other => panic!("unexpected effect {other:?}"),
                 })
                 .collect(),
             other => panic!("expected delivery, got {other:?}"),
@@ -117,8 +121,9 @@ mod tests {
     }
 
     #[test]
-    fn offline_and_unknown_users_bounce_service_unavailable() {
-        assert!(is_service_unavailable(&decide(Chat, JULIET, None, true, &[])));
+    fn offline_users_pass_and_unknown_users_bounce_service_unavailable() {
+        assert_eq!(decide(Chat, JULIET, None, true, &[]), Verdict::Pass);
+        assert_eq!(decide(Normal, JULIET, Some("gone"), true, &[]), Verdict::Pass);
         assert!(is_service_unavailable(&decide(Normal, JULIET, None, false, &[])));
         assert!(is_service_unavailable(&decide(Groupchat, JULIET, None, true, &sessions())));
         assert_eq!(decide(Headline, JULIET, None, true, &[]), Verdict::Drop);
