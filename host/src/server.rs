@@ -7,6 +7,7 @@ use crate::config::{self, Config, ConfigError, ResourceConflict};
 use crate::plugin::{self, PluginError, PluginHost};
 use crate::services::Services;
 use crate::sm::registry::{ConflictPolicy, Registry};
+use crate::sm::roster::Rosters;
 use crate::store::{self, Db, StoreError};
 use crate::xml::Limits;
 use std::net::SocketAddr;
@@ -97,6 +98,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let registry = Arc::new(Registry::new());
     let svc = Arc::new(Services {
         users: db.users(),
+        rosters: Rosters::new(db.roster()),
         tls: Some(acceptor),
         plugins: plugins.clone(),
         sessions_view: registry.clone(),

@@ -9,6 +9,7 @@
 
 #[cfg(test)]
 mod contract_tests;
+pub mod roster;
 pub mod uri;
 pub mod users;
 
@@ -131,6 +132,11 @@ impl Db {
     /// Accounts and their SCRAM credentials.
     pub fn users(&self) -> UserStore {
         UserStore::new(self.clone())
+    }
+
+    /// Rosters and subscription states.
+    pub fn roster(&self) -> roster::RosterStore {
+        roster::RosterStore::new(self.clone())
     }
 
     /// The pool, for stores in this module.
