@@ -18,11 +18,13 @@ mod auth;
 #[cfg(test)]
 mod fake_server;
 mod features;
+mod im;
 mod raw;
 mod tls;
 
 pub use auth::{AuthError, Mech};
 pub use features::Features;
+pub use im::ROSTER;
 pub use raw::{RawConn, connect_raw};
 use tls::Transport;
 
