@@ -299,3 +299,26 @@ async fn a_third_user_and_unreachable_contacts_are_left_alone() {
     assert!(err.to_string().contains("remote-server-not-found"), "{err}");
     quiet(&mut [&mut romeo, &mut juliet, &mut nurse]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adding_the_requester_keeps_the_request_pending() {
+    let srv = server().await;
+    let (mut romeo, mut juliet) = pair(&srv).await;
+    send(&mut romeo, JULIET, "subscribe").await;
+    push(&mut romeo, JULIET, "none", true).await;
+    juliet.recv_presence(ROMEO, Some("subscribe")).await.unwrap();
+
+    // None+In with an item the user created: listed, still pending (A.1 state 3).
+    let r = juliet.roster_set("<item jid='romeo@localhost' name='Romeo'/>").await.unwrap();
+    assert_eq!(r.attr("type"), Some("result"), "{r}");
+    push(&mut juliet, ROMEO, "none", false).await;
+    juliet.close().await.unwrap();
+    let mut juliet = login(&srv, "juliet", "balcony").await;
+    juliet.recv_presence(ROMEO, Some("subscribe")).await.unwrap();
+
+    send(&mut juliet, ROMEO, "subscribed").await;
+    let item = juliet.recv_push().await.unwrap();
+    assert_eq!((item.attr("subscription"), item.attr("name")), (Some("from"), Some("Romeo")), "{item}");
+    romeo.recv_presence(JULIET, Some("subscribed")).await.unwrap();
+    push(&mut romeo, JULIET, "to", false).await;
+}

@@ -14,7 +14,8 @@ use crate::xmpp::{BareJid, FullJid, Jid, Stanza, ns};
 /// cancel a request the prober still has pending.
 pub async fn from_client(svc: &Services, session: &Session, stanza: &Stanza) {
     let Some(to) = &stanza.to else { return };
-    if !svc.is_local_domain(to.domain().as_str()) || !recipient_exists(svc, to).await {
+    let local_account = to.node().is_some() && svc.is_local_domain(to.domain().as_str());
+    if !local_account || !recipient_exists(svc, to).await {
         return;
     }
     let prober = session.key.jid.to_bare();

@@ -86,7 +86,8 @@ fn stanza(from: &BareJid, to: &BareJid, kind: Kind) -> Element {
 /// Inbound processing at `to`, if it is a local account (§8.5.1: stanzas for
 /// unknown accounts are ignored). Returns the automatic answer to send.
 async fn deliver(svc: &Services, from: &BareJid, to: &BareJid, kind: Kind, el: Element) -> Option<Kind> {
-    if !svc.is_local_domain(to.domain().as_str()) || !recipient_exists(svc, &Jid::from(to.clone())).await {
+    let local_account = to.node().is_some() && svc.is_local_domain(to.domain().as_str());
+    if !local_account || !recipient_exists(svc, &Jid::from(to.clone())).await {
         return None;
     }
     match inbound(svc, to, from, kind, el).await {
