@@ -55,7 +55,8 @@ async fn answer_here(svc: &Services, session: &Session, stanza: &Stanza, kind: I
     if !kind.is_request() {
         return; // results and errors addressed to us end here
     }
-    if let Some(query) = stanza.el.child("query", ns::ROSTER).filter(|_| to == Addressee::Account) {
+    let roster_query = iq::payload(&stanza.el).ok().filter(|p| p.is("query", ns::ROSTER));
+    if let Some(query) = roster_query.filter(|_| to == Addressee::Account) {
         return roster::handle_iq(svc, session, stanza, query, kind).await;
     }
     let reply = match iq::payload(&stanza.el).and_then(|p| answer(svc, p, kind, to)) {
