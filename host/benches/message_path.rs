@@ -39,7 +39,7 @@ fn context() -> (StanzaContext, tokio::sync::mpsc::Receiver<wasmpp::sm::registry
     let registry = Arc::new(Registry::new());
     let (tx, rx) = tokio::sync::mpsc::channel(1);
     let key = registry.bind(FullJid::new("juliet@localhost/balcony").unwrap(), tx, ConflictPolicy::Override).unwrap();
-    registry.set_presence(&key, true, 0);
+    registry.set_available(&key, 0, wasmpp::xml::Element::new("presence", wasmpp::xmpp::ns::CLIENT));
     (StanzaContext { sessions: registry, recipient_exists: true }, rx)
 }
 

@@ -7,6 +7,7 @@ use crate::config::{self, Config, ConfigError, ResourceConflict};
 use crate::plugin::{self, PluginError, PluginHost};
 use crate::services::Services;
 use crate::sm::registry::{ConflictPolicy, Registry};
+use crate::sm::roster::Rosters;
 use crate::store::{self, Db, OfflineLimits, StoreError};
 use crate::xml::Limits;
 use std::net::SocketAddr;
@@ -102,6 +103,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             per_pair: config.offline_store_limit,
             per_recipient: config.offline_recipient_limit,
         },
+        rosters: Rosters::new(db.roster()),
         tls: Some(acceptor),
         plugins: plugins.clone(),
         sessions_view: registry.clone(),

@@ -6,6 +6,7 @@
 use crate::config::Config;
 use crate::plugin::{PluginHost, SessionView};
 use crate::sm::registry::{ConflictPolicy, Registry};
+use crate::sm::roster::Rosters;
 use crate::store::{OfflineLimits, OfflineStore, UserStore};
 use crate::xml::Limits;
 use std::sync::Arc;
@@ -28,6 +29,8 @@ pub struct Services {
     pub plugins: Arc<PluginHost>,
     /// Bound sessions.
     pub registry: Arc<Registry>,
+    /// Rosters and subscription states (RFC 6121 §2, §3).
+    pub rosters: Rosters,
     /// The registry as plugins see it (kept ready to avoid a coercion per stanza).
     pub sessions_view: Arc<dyn SessionView>,
     /// XML limits for every stream.

@@ -18,11 +18,13 @@ mod auth;
 #[cfg(test)]
 mod fake_server;
 mod features;
+mod im;
 mod raw;
 mod tls;
 
 pub use auth::{AuthError, Mech};
 pub use features::Features;
+pub use im::ROSTER;
 pub use raw::{RawConn, connect_raw};
 use tls::Transport;
 
@@ -63,6 +65,8 @@ pub struct Client {
     /// The server ended its stream (`</stream:stream>` or EOF).
     closed: bool,
     timeout: Duration,
+    /// Presence stanzas are dropped on arrival (see [`Client::ignore_presence`]).
+    ignore_presence: bool,
 }
 
 impl Client {
@@ -81,6 +85,7 @@ impl Client {
             next_id: 0,
             closed: false,
             timeout: DEFAULT_TIMEOUT,
+            ignore_presence: false,
         };
         c.open_stream().await?;
         Ok(c)
@@ -109,6 +114,14 @@ impl Client {
     /// Whether the stream runs over TLS.
     pub fn is_tls(&self) -> bool {
         self.io.is_tls()
+    }
+
+    /// Drops every presence stanza from now on, for tests about other
+    /// stanzas: the server broadcasts presence to the account's own
+    /// resources (RFC 6121 §4.2.2), which such tests do not care about.
+    pub fn ignore_presence(&mut self) {
+        self.ignore_presence = true;
+        self.queue.retain(|el| el.name != "presence");
     }
 
     /// Changes the default wait used by `recv`, `iq`, negotiation and `close`.
@@ -173,11 +186,15 @@ impl Client {
         if let Some(el) = self.queue.pop_front() {
             return Ok(Some(el));
         }
-        match self.read_item(Instant::now() + d).await? {
-            None => Ok(None),
-            Some(Item::Element(el)) => Ok(Some(el)),
-            Some(Item::Header(h)) => bail!("unexpected stream header mid-stream: {h}"),
-            Some(Item::End) => bail!("server closed the stream"),
+        let deadline = Instant::now() + d;
+        loop {
+            match self.read_item(deadline).await? {
+                None => return Ok(None),
+                Some(Item::Element(el)) if self.ignore_presence && el.name == "presence" => continue,
+                Some(Item::Element(el)) => return Ok(Some(el)),
+                Some(Item::Header(h)) => bail!("unexpected stream header mid-stream: {h}"),
+                Some(Item::End) => bail!("server closed the stream"),
+            }
         }
     }
 
@@ -236,6 +253,7 @@ impl Client {
                 {
                     return Ok(el);
                 }
+                Some(Item::Element(el)) if self.ignore_presence && el.name == "presence" => {}
                 Some(Item::Element(el)) => self.queue.push_back(el),
                 Some(other) => bail!("stream ended while waiting for iq {id}: {other:?}"),
                 None => bail!("no reply to iq {id} within {:?}", self.timeout),

@@ -34,6 +34,7 @@ async fn override_policy_replaces_the_old_session_with_a_conflict_error() {
     assert_eq!(new.bind(Some("balcony")).await.unwrap(), "juliet@localhost/balcony");
     assert_eq!(old.expect_stream_error().await.unwrap(), "conflict");
     // The new session receives what is sent to that full JID.
+    new.ignore_presence();
     new.send_presence(None).await.unwrap();
     let mut romeo = Client::login(srv.addr, DOMAIN, "romeo", "pw", None).await.unwrap();
     romeo.send_message("juliet@localhost/balcony", "chat", "m1", "still there?").await.unwrap();

@@ -13,6 +13,7 @@ async fn check_contained(file: &str, id: &str, trigger: &str) {
     srv.add_user("romeo", "pw").await;
     srv.add_user("juliet", "pw").await;
     let mut juliet = Client::login(srv.addr, DOMAIN, "juliet", "pw", Some("balcony")).await.unwrap();
+    juliet.ignore_presence();
     let mut romeo = Client::login(srv.addr, DOMAIN, "romeo", "pw", Some("orchard")).await.unwrap();
 
     romeo.send_message("juliet@localhost", "chat", "ok1", "before").await.unwrap();

@@ -20,6 +20,7 @@ async fn server_with(users: &[&str], args: &[&str]) -> TestServer {
 
 async fn login(srv: &TestServer, user: &str, resource: &str, priority: Option<i8>) -> Client {
     let mut c = Client::login(srv.addr, DOMAIN, user, "pw", Some(resource)).await.unwrap();
+    c.ignore_presence();
     if priority.is_some() {
         c.send_presence(priority).await.unwrap();
     }

@@ -129,6 +129,9 @@ fn features(svc: &Services, tls: bool, stage: &Stage) -> Element {
         Stage::Authenticated(_) => {
             f.push_child(Element::new("bind", ns::BIND));
             f.push_child(Element::new("session", ns::SESSION).with_child(Element::new("optional", ns::SESSION)));
+            // RFC 6121 §2.6.1 and §3.4: informative, never negotiated.
+            f.push_child(Element::new("ver", ns::ROSTER_VER));
+            f.push_child(Element::new("sub", ns::PRE_APPROVAL));
         }
     }
     f

@@ -51,8 +51,10 @@ pub async fn run(svc: Arc<Services>, stream: Stream, bound: Bound) {
             },
         }
     };
-    svc.registry.unbind(&session.key);
+    let departed = svc.registry.unbind(&session.key);
     tracing::info!(jid = %session.key.jid, "session ended");
+    // RFC 6121 §4.5.2: clean close or lost connection, contacts hear of it.
+    sm::session_ended(&svc, departed).await;
     if let Some(close) = close {
         let _ = session.tx.send(close).await;
     }

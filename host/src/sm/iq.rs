@@ -3,7 +3,7 @@
 //! requests to another user's session are forwarded; everything else gets
 //! the error the RFC prescribes, so every get/set has exactly one answer.
 
-use super::{Session, offer_to_plugins};
+use super::{Session, offer_to_plugins, roster};
 use crate::router;
 use crate::services::Services;
 use crate::xml::Element;
@@ -31,6 +31,10 @@ pub async fn handle(svc: &Services, session: &Session, stanza: Stanza) {
                     router::bounce(svc, &stanza, StanzaError::new(Condition::ServiceUnavailable)).await;
                 }
             }
+            // RFC 6121 §2.1.5: only the account itself may touch its roster.
+            Err(_) if kind.is_request() && stanza.el.child("query", ns::ROSTER).is_some() => {
+                router::bounce(svc, &stanza, StanzaError::new(Condition::Forbidden)).await
+            }
             // RFC 6121 §8.5.2.1.3: the server answers for a bare JID; no
             // handler for other accounts' IQs exists yet.
             Err(_) if kind.is_request() => {
@@ -50,6 +54,10 @@ enum Addressee {
 async fn answer_here(svc: &Services, session: &Session, stanza: &Stanza, kind: IqType, to: Addressee) {
     if !kind.is_request() {
         return; // results and errors addressed to us end here
+    }
+    let roster_query = iq::payload(&stanza.el).ok().filter(|p| p.is("query", ns::ROSTER));
+    if let Some(query) = roster_query.filter(|_| to == Addressee::Account) {
+        return roster::handle_iq(svc, session, stanza, query, kind).await;
     }
     let reply = match iq::payload(&stanza.el).and_then(|p| answer(svc, p, kind, to)) {
         Ok(payload) => iq::result(&stanza.el, payload),

@@ -7,6 +7,10 @@ mod iq;
 mod message;
 mod presence;
 pub mod registry;
+pub mod roster;
+pub mod subscription;
+
+pub use presence::session_ended;
 
 use crate::plugin::{ChainOutcome, Effect, StanzaContext};
 use crate::router;

@@ -1,14 +1,18 @@
 //! The online-session registry (RFC 6120 §7, RFC 6121 §4): who is bound,
-//! with which resource, priority and availability, and how to reach them.
+//! with which resource, priority and availability, and how to reach them;
+//! per session also what presence needs (last presence for probes, roster
+//! interest, directed-presence targets) and, per online account, its roster.
 //!
 //! Plugins see it read-only through [`SessionView`]; the router looks up a
 //! session's outbound queue here. It never holds a lock across an `.await`.
 
+use super::roster::Roster;
 use crate::plugin::{ResourceInfo, SessionView};
-use crate::xmpp::{BareJid, FullJid, StreamCondition, StreamError};
+use crate::xml::Element;
+use crate::xmpp::{BareJid, FullJid, Jid, StreamCondition, StreamError};
 use std::collections::HashMap;
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::mpsc;
 
 /// What a session's writer task receives.
@@ -41,6 +45,32 @@ struct Entry {
     priority: i8,
     available: bool,
     tx: OutboundTx,
+    /// The last available presence without 'to' (RFC 6121 §4.3.2 rule 4:
+    /// what a probe is answered with), `from` stamped with the full JID.
+    presence: Option<Arc<Element>>,
+    /// The session asked for the roster (§2.2: an "interested resource").
+    interested: bool,
+    /// Entities sent directed presence during the presence session (§4.6.3),
+    /// which get unavailable presence when the session ends.
+    directed: Vec<Jid>,
+}
+
+impl Entry {
+    fn departed(self, bare: &BareJid) -> Departed {
+        Departed {
+            jid: bare.with_resource_str(&self.resource).expect("bound resources are valid"),
+            available: self.available,
+            directed: self.directed,
+            roster: None,
+        }
+    }
+}
+
+/// One account's bound sessions and, while any is bound, its cached roster.
+#[derive(Default)]
+struct User {
+    sessions: Vec<Entry>,
+    roster: Option<Arc<Roster>>,
 }
 
 /// A bound session's identity in the registry.
@@ -52,6 +82,20 @@ pub struct SessionKey {
     pub id: u64,
 }
 
+/// What is left of a session once it is unbound: enough to tell the
+/// contacts it is gone (RFC 6121 §4.5.2).
+#[derive(Debug)]
+pub struct Departed {
+    /// The full JID it was bound to.
+    pub jid: FullJid,
+    /// Whether it was an available resource.
+    pub available: bool,
+    /// Its directed-presence targets.
+    pub directed: Vec<Jid>,
+    /// The account's cached roster, when this was its last session.
+    pub roster: Option<Arc<Roster>>,
+}
+
 /// The resource is already bound and the policy is to reject.
 #[derive(Debug, thiserror::Error)]
 #[error("resource already bound")]
@@ -60,7 +104,10 @@ pub struct Conflict;
 /// All bound sessions, by bare JID.
 #[derive(Default)]
 pub struct Registry {
-    users: RwLock<HashMap<BareJid, Vec<Entry>>>,
+    users: RwLock<HashMap<BareJid, User>>,
+    /// Sessions replaced by a newer binding of their resource, kept until
+    /// their own task unbinds them so that their departure is still announced.
+    replaced: Mutex<HashMap<u64, Departed>>,
     next_id: AtomicU64,
 }
 
@@ -78,54 +125,151 @@ impl Registry {
         let bare = jid.to_bare();
         let resource = jid.resource().as_str().to_owned();
         let mut users = self.users.write().expect("registry lock");
-        let entries = users.entry(bare).or_default();
-        if let Some(pos) = entries.iter().position(|e| e.resource == resource) {
+        let user = users.entry(bare.clone()).or_default();
+        if let Some(pos) = user.sessions.iter().position(|e| e.resource == resource) {
             if policy == ConflictPolicy::Reject {
                 return Err(Conflict);
             }
-            let old = entries.swap_remove(pos);
+            let old = user.sessions.swap_remove(pos);
             let err = StreamError::new(StreamCondition::Conflict).with_text("Replaced by new connection");
             // The old session may be gone already; its queue may be full. Either
             // way it is unbound from here on, and its writer closes on drop.
             let _ = old.tx.try_send(Outbound::Close(Some(err)));
+            let old_id = old.id;
+            self.replaced.lock().expect("registry lock").insert(old_id, old.departed(&bare));
         }
-        entries.push(Entry { resource, id, priority: 0, available: false, tx });
+        user.sessions.push(Entry {
+            resource,
+            id,
+            priority: 0,
+            available: false,
+            tx,
+            presence: None,
+            interested: false,
+            directed: Vec::new(),
+        });
         Ok(SessionKey { jid, id })
     }
 
-    /// Removes the binding, unless it was already replaced by a newer one.
-    pub fn unbind(&self, key: &SessionKey) {
+    /// Removes the binding (or forgets a replaced one) and returns what the
+    /// session leaves behind; `None` if it was already unbound.
+    pub fn unbind(&self, key: &SessionKey) -> Option<Departed> {
         let bare = key.jid.to_bare();
         let mut users = self.users.write().expect("registry lock");
-        if let Some(entries) = users.get_mut(&bare) {
-            entries.retain(|e| e.id != key.id);
-            if entries.is_empty() {
-                users.remove(&bare);
-            }
+        let Some(user) = users.get_mut(&bare) else {
+            drop(users);
+            return self.replaced.lock().expect("registry lock").remove(&key.id);
+        };
+        let Some(pos) = user.sessions.iter().position(|e| e.id == key.id) else {
+            drop(users);
+            return self.replaced.lock().expect("registry lock").remove(&key.id);
+        };
+        let mut departed = user.sessions.swap_remove(pos).departed(&bare);
+        if user.sessions.is_empty() {
+            departed.roster = users.remove(&bare).and_then(|u| u.roster);
         }
+        Some(departed)
     }
 
-    /// Records presence (RFC 6121 §4.7.2.3): availability and priority.
-    pub fn set_presence(&self, key: &SessionKey, available: bool, priority: i8) {
+    /// Records available presence (RFC 6121 §4.2, §4.4) with its priority
+    /// (§4.7.2.3). Returns whether the session was available before (false
+    /// means this is initial presence); `None` if it is not bound.
+    pub fn set_available(&self, key: &SessionKey, priority: i8, presence: Element) -> Option<bool> {
+        self.with_entry(key, |e| {
+            let was = e.available;
+            e.available = true;
+            e.priority = priority;
+            e.presence = Some(Arc::new(presence));
+            was
+        })
+    }
+
+    /// Records unavailable presence (§4.5): the session ends its presence
+    /// session. Returns whether it was available and takes its
+    /// directed-presence targets.
+    pub fn set_unavailable(&self, key: &SessionKey) -> Option<(bool, Vec<Jid>)> {
+        self.with_entry(key, |e| {
+            let was = e.available;
+            e.available = false;
+            e.priority = 0;
+            e.presence = None;
+            (was, std::mem::take(&mut e.directed))
+        })
+    }
+
+    /// Marks the session as an interested resource (§2.2).
+    pub fn set_interested(&self, key: &SessionKey) {
+        self.with_entry(key, |e| e.interested = true);
+    }
+
+    /// Remembers directed presence sent to `to` (§4.6.3), or forgets it when
+    /// `available` is false (directed unavailable presence).
+    pub fn note_directed(&self, key: &SessionKey, to: &Jid, available: bool) {
+        self.with_entry(key, |e| {
+            e.directed.retain(|j| j != to);
+            if available {
+                e.directed.push(to.clone());
+            }
+        });
+    }
+
+    fn with_entry<T>(&self, key: &SessionKey, f: impl FnOnce(&mut Entry) -> T) -> Option<T> {
         let bare = key.jid.to_bare();
         let mut users = self.users.write().expect("registry lock");
-        if let Some(e) = users.get_mut(&bare).and_then(|v| v.iter_mut().find(|e| e.id == key.id)) {
-            e.available = available;
-            e.priority = priority;
-        }
+        users.get_mut(&bare)?.sessions.iter_mut().find(|e| e.id == key.id).map(f)
     }
 
     /// The outbound queue of the session bound to `jid`.
     pub fn sender(&self, jid: &FullJid) -> Option<OutboundTx> {
         let users = self.users.read().expect("registry lock");
         let resource = jid.resource().as_str();
-        users.get(&jid.to_bare())?.iter().find(|e| e.resource == resource).map(|e| e.tx.clone())
+        users.get(&jid.to_bare())?.sessions.iter().find(|e| e.resource == resource).map(|e| e.tx.clone())
     }
 
     /// The outbound queues of every available resource of `bare`.
     pub fn available_senders(&self, bare: &BareJid) -> Vec<OutboundTx> {
+        self.select(bare, |e| e.available.then(|| e.tx.clone()))
+    }
+
+    /// The full JIDs and queues of the interested resources of `bare` (§2.2),
+    /// for roster pushes.
+    pub fn interested(&self, bare: &BareJid) -> Vec<(FullJid, OutboundTx)> {
+        self.select(bare, |e| match e.interested {
+            true => Some((bare.with_resource_str(&e.resource).ok()?, e.tx.clone())),
+            false => None,
+        })
+    }
+
+    /// The last presence of each available resource of `bare` (§4.3.2).
+    pub fn presences(&self, bare: &BareJid) -> Vec<Arc<Element>> {
+        self.select(bare, |e| if e.available { e.presence.clone() } else { None })
+    }
+
+    /// The last presence of one resource, if it is available.
+    pub fn presence_of(&self, jid: &FullJid) -> Option<Arc<Element>> {
         let users = self.users.read().expect("registry lock");
-        users.get(bare).map(|v| v.iter().filter(|e| e.available).map(|e| e.tx.clone()).collect()).unwrap_or_default()
+        let resource = jid.resource().as_str();
+        let e = users.get(&jid.to_bare())?.sessions.iter().find(|e| e.resource == resource)?;
+        if e.available { e.presence.clone() } else { None }
+    }
+
+    fn select<T>(&self, bare: &BareJid, f: impl Fn(&Entry) -> Option<T>) -> Vec<T> {
+        let users = self.users.read().expect("registry lock");
+        users.get(bare).map(|u| u.sessions.iter().filter_map(f).collect()).unwrap_or_default()
+    }
+
+    /// The cached roster of an online account.
+    pub fn roster(&self, bare: &BareJid) -> Option<Arc<Roster>> {
+        self.users.read().expect("registry lock").get(bare)?.roster.clone()
+    }
+
+    /// Caches `roster` while `bare` has a bound session; the cache goes with
+    /// the last session. Callers hold the owner's roster lock
+    /// (`sm::roster::Rosters`), so the cache always equals the database.
+    pub fn cache_roster(&self, bare: &BareJid, roster: Arc<Roster>) {
+        if let Some(user) = self.users.write().expect("registry lock").get_mut(bare) {
+            user.roster = Some(roster);
+        }
     }
 
     /// True when `bare` has at least one bound session.
@@ -135,7 +279,7 @@ impl Registry {
 
     /// Number of bound sessions.
     pub fn len(&self) -> usize {
-        self.users.read().expect("registry lock").values().map(Vec::len).sum()
+        self.users.read().expect("registry lock").values().map(|u| u.sessions.len()).sum()
     }
 
     /// True when no session is bound.
@@ -149,8 +293,9 @@ impl SessionView for Registry {
         let users = self.users.read().expect("registry lock");
         users
             .get(bare)
-            .map(|v| {
-                v.iter()
+            .map(|u| {
+                u.sessions
+                    .iter()
                     .map(|e| ResourceInfo {
                         resource: e.resource.clone(),
                         priority: e.priority,
@@ -163,50 +308,5 @@ impl SessionView for Registry {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn full(s: &str) -> FullJid {
-        FullJid::new(s).unwrap()
-    }
-
-    #[test]
-    fn bind_presence_and_unbind() {
-        let reg = Registry::new();
-        let (tx, _rx) = mpsc::channel(4);
-        let key = reg.bind(full("a@x/r1"), tx, ConflictPolicy::Override).unwrap();
-        let bare = BareJid::new("a@x").unwrap();
-        assert!(!reg.resources(&bare)[0].available);
-        reg.set_presence(&key, true, 5);
-        let r = &reg.resources(&bare)[0];
-        assert!(r.available && r.priority == 5 && r.resource == "r1");
-        assert_eq!(reg.available_senders(&bare).len(), 1);
-        reg.unbind(&key);
-        assert!(!reg.is_online(&bare));
-    }
-
-    #[test]
-    fn override_kicks_the_old_session_and_a_late_unbind_is_harmless() {
-        let reg = Registry::new();
-        let (tx1, mut rx1) = mpsc::channel(4);
-        let (tx2, _rx2) = mpsc::channel(4);
-        let old = reg.bind(full("a@x/r"), tx1, ConflictPolicy::Override).unwrap();
-        let new = reg.bind(full("a@x/r"), tx2, ConflictPolicy::Override).unwrap();
-        match rx1.try_recv().unwrap() {
-            Outbound::Close(Some(e)) => assert_eq!(e.condition, StreamCondition::Conflict),
-            other => panic!("expected conflict close, got {other:?}"),
-        }
-        reg.unbind(&old);
-        assert!(reg.sender(&new.jid).is_some());
-        assert_eq!(reg.len(), 1);
-    }
-
-    #[test]
-    fn reject_policy_refuses_the_second_binding() {
-        let reg = Registry::new();
-        let (tx1, _r1) = mpsc::channel(4);
-        let (tx2, _r2) = mpsc::channel(4);
-        reg.bind(full("a@x/r"), tx1, ConflictPolicy::Reject).unwrap();
-        assert!(reg.bind(full("a@x/r"), tx2, ConflictPolicy::Reject).is_err());
-    }
-}
+#[path = "registry_tests.rs"]
+mod tests;

@@ -12,6 +12,7 @@ mod contract_tests;
 pub mod offline;
 #[cfg(test)]
 mod offline_tests;
+pub mod roster;
 pub mod uri;
 pub mod users;
 
@@ -143,6 +144,11 @@ impl Db {
     /// XEP-0160 offline message storage.
     pub fn offline(&self) -> OfflineStore {
         OfflineStore::new(self.clone())
+    }
+
+    /// Rosters and subscription states.
+    pub fn roster(&self) -> roster::RosterStore {
+        roster::RosterStore::new(self.clone())
     }
 
     /// The pool, for stores in this module.

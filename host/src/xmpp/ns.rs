@@ -30,3 +30,9 @@ pub const PING: &str = "urn:xmpp:ping";
 pub const DELAY: &str = "urn:xmpp:delay";
 /// The `xml:` prefix's fixed namespace (XML Namespaces §3).
 pub const XML: &str = "http://www.w3.org/XML/1998/namespace";
+/// RFC 6121 §2: the roster (IQ namespace).
+pub const ROSTER: &str = "jabber:iq:roster";
+/// RFC 6121 §2.6.1: the roster versioning stream feature.
+pub const ROSTER_VER: &str = "urn:xmpp:features:rosterver";
+/// RFC 6121 §3.4: the subscription pre-approval stream feature.
+pub const PRE_APPROVAL: &str = "urn:xmpp:features:pre-approval";
