@@ -50,11 +50,14 @@ fn run(cmd: Command) -> anyhow::Result<()> {
         Command::DelUser { config, jid } => {
             let jid = account(&config, &jid)?;
             runtime.block_on(async {
-                let users = server::open_user_db(&config).await?.users();
-                match users.delete(jid.as_str()).await {
+                let db = server::open_user_db(&config).await?;
+                match db.users().delete(jid.as_str()).await {
                     Err(StoreError::NotFound) => bail!("{jid} does not exist"),
-                    r => r.with_context(|| format!("deleting {jid}")),
+                    r => r.with_context(|| format!("deleting {jid}"))?,
                 }
+                // The account's roster and waiting messages go with it.
+                db.roster().delete_all(jid.as_str()).await.with_context(|| format!("deleting the roster of {jid}"))?;
+                db.offline().delete_all(jid.as_str()).await.with_context(|| format!("deleting messages for {jid}"))
             })?;
             println!("deleted {jid}");
         }
@@ -101,11 +104,9 @@ fn init_tracing(config: &Config) {
     tracing_subscriber::fmt().with_env_filter(filter).with_target(true).init();
 }
 
-/// A bare JID on one of the served domains; a bare username gets the default
-/// domain.
+/// The account's bare JID, normalised, on one of the served domains.
 fn account(config: &Config, given: &str) -> anyhow::Result<BareJid> {
-    let text = if given.contains('@') { given.to_owned() } else { format!("{given}@{}", config.default_domain()) };
-    let jid = BareJid::new(&text).with_context(|| format!("{given:?} is not a valid JID"))?;
+    let jid = BareJid::new(given).with_context(|| format!("{given:?} is not a valid JID"))?;
     if jid.node().is_none() {
         bail!("{given:?} has no username part");
     }

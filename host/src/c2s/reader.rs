@@ -2,6 +2,7 @@
 //! into the [`StreamParser`], which enforces the size and depth limits.
 
 use crate::xml::{StreamEvent, StreamParser, XmlError};
+use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// Why reading the next event failed.
@@ -25,12 +26,13 @@ pub struct EventReader<R> {
     rd: R,
     parser: StreamParser,
     chunk: Box<[u8]>,
+    last_read: Instant,
 }
 
 impl<R: AsyncRead + Unpin> EventReader<R> {
     /// Wraps a reader with a fresh parser.
     pub fn new(rd: R, parser: StreamParser) -> Self {
-        EventReader { rd, parser, chunk: vec![0; READ_CHUNK].into_boxed_slice() }
+        EventReader { rd, parser, chunk: vec![0; READ_CHUNK].into_boxed_slice(), last_read: Instant::now() }
     }
 
     /// The next event. Cancel-safe: the only await point is a socket read,
@@ -44,8 +46,15 @@ impl<R: AsyncRead + Unpin> EventReader<R> {
             if n == 0 {
                 return Err(ReadError::Eof);
             }
+            self.last_read = Instant::now();
             self.parser.feed(&self.chunk[..n]);
         }
+    }
+
+    /// When bytes last arrived (whitespace keepalives included): the
+    /// liveness signal for server pings.
+    pub fn last_read(&self) -> Instant {
+        self.last_read
     }
 
     /// The parser, e.g. to reset it when a new stream starts.

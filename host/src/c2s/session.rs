@@ -12,12 +12,13 @@ use super::stream::Stream;
 use crate::services::Services;
 use crate::sm::registry::Outbound;
 use crate::sm::{self, Session};
-use crate::xml::{STREAM_CLOSE, StreamEvent};
+use crate::xml::{Element, STREAM_CLOSE, StreamEvent};
 use crate::xmpp::{StreamCondition, StreamError, ns};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tracing::Instrument;
 
 /// Largest batch of queued stanzas written with one syscall.
@@ -31,10 +32,41 @@ pub async fn run(svc: Arc<Services>, stream: Stream, bound: Bound) {
     let writer = tokio::spawn(write_loop(wr, rx).in_current_span());
     let mut reader = EventReader::new(rd, parser);
     let session = Session { key, tx };
+    let (interval, timeout) =
+        (Duration::from_secs(svc.config.c2s_ping_interval), Duration::from_secs(svc.config.c2s_ping_timeout));
+    let pinging = !interval.is_zero();
+    // One timer, re-armed only when it fires, so traffic costs no timer work.
+    let timer = tokio::time::sleep(interval);
+    tokio::pin!(timer);
+    let mut pinged_at: Option<Instant> = None;
+    let mut pings = 0u64;
     let close = loop {
         tokio::select! {
             // The writer ended: kicked by a conflict, or the socket broke.
             _ = session.tx.closed() => break None,
+            // XEP-0199 §4.2: a silent client is pinged; one that stays
+            // silent after the ping is a dead connection.
+            _ = &mut timer, if pinging => {
+                let last = Instant::from_std(reader.last_read());
+                match pinged_at {
+                    Some(at) if last > at => {
+                        pinged_at = None;
+                        timer.as_mut().reset(last + interval);
+                    }
+                    Some(_) => {
+                        let e = StreamError::new(StreamCondition::ConnectionTimeout).with_text("no answer to ping");
+                        break Some(Outbound::Close(Some(e)));
+                    }
+                    None if Instant::now() >= last + interval => {
+                        pings += 1;
+                        session.send(&ping(&session, pings)).await;
+                        let now = Instant::now();
+                        pinged_at = Some(now);
+                        timer.as_mut().reset(now + timeout);
+                    }
+                    None => timer.as_mut().reset(last + interval),
+                }
+            }
             ev = reader.next_event() => match ev {
                 Ok(StreamEvent::Stanza(el)) => {
                     if let Err(e) = sm::dispatch(&svc, &session, el).await {
@@ -60,6 +92,17 @@ pub async fn run(svc: Arc<Services>, stream: Stream, bound: Bound) {
     }
     drop(session);
     let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+}
+
+/// The server's XEP-0199 ping to its own client.
+fn ping(session: &Session, n: u64) -> Element {
+    let jid = &session.key.jid;
+    Element::new("iq", ns::CLIENT)
+        .with_attr("type", "get")
+        .with_attr("id", format!("s2c-ping-{n}"))
+        .with_attr("from", jid.domain().as_str())
+        .with_attr("to", jid.as_str())
+        .with_child(Element::new("ping", ns::PING))
 }
 
 /// Drains the queue to the socket, batching whatever is already queued into

@@ -352,6 +352,30 @@ pub static KEYS: &[Key] = &[
         },
     },
     Key {
+        name: "c2s-ping-interval",
+        value: "SECONDS",
+        default: Value("90"),
+        expects: "a number of seconds (0 = off)",
+        help: "ping a client that has been silent this long (XEP-0199), to find dead connections",
+        kind: Kind::Value,
+        apply: |c, v| {
+            c.c2s_ping_interval = number(v, 0)?;
+            Ok(())
+        },
+    },
+    Key {
+        name: "c2s-ping-timeout",
+        value: "SECONDS",
+        default: Value("30"),
+        expects: "a number of seconds >= 1",
+        help: "close a pinged connection that stays silent this long",
+        kind: Kind::Value,
+        apply: |c, v| {
+            c.c2s_ping_timeout = number(v, 1)?;
+            Ok(())
+        },
+    },
+    Key {
         name: "sess-man/plugins-conf/msgoffline/store-limit",
         value: "N",
         default: Value("100"),

@@ -93,6 +93,12 @@ pub struct Config {
     pub max_stanza_size: usize,
     /// `--max-xml-depth`: deepest element nesting accepted.
     pub max_xml_depth: usize,
+    /// `--c2s-ping-interval`: seconds of client silence before the server
+    /// pings it (XEP-0199 §4.2); 0 turns server pings off.
+    pub c2s_ping_interval: u64,
+    /// `--c2s-ping-timeout`: seconds a pinged client has to send anything
+    /// before its connection is closed as dead.
+    pub c2s_ping_timeout: u64,
     /// `sess-man/plugins-conf/msgoffline/store-limit`: offline messages kept
     /// per sender→recipient pair (Tigase's key and unit); 0 = unlimited.
     pub offline_store_limit: u32,
@@ -149,6 +155,8 @@ impl Config {
             max_xml_depth: 0,
             offline_store_limit: 0,
             offline_recipient_limit: 0,
+            c2s_ping_interval: 0,
+            c2s_ping_timeout: 0,
             origins: BTreeMap::new(),
         }
     }
@@ -269,6 +277,8 @@ impl fmt::Debug for Config {
             .field("resource_conflict", &self.resource_conflict)
             .field("max_stanza_size", &self.max_stanza_size)
             .field("max_xml_depth", &self.max_xml_depth)
+            .field("c2s_ping_interval", &self.c2s_ping_interval)
+            .field("c2s_ping_timeout", &self.c2s_ping_timeout)
             .field("offline_store_limit", &self.offline_store_limit)
             .field("offline_recipient_limit", &self.offline_recipient_limit)
             .finish()

@@ -41,6 +41,8 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ("resource-conflict", "Reject", "kick", "not a policy"),
     ("max-stanza-size", "65536", "1023", "1023 is too small"),
     ("max-xml-depth", "4", "3", "3 is too small"),
+    ("c2s-ping-interval", "0", "soon", "not a number"),
+    ("c2s-ping-timeout", "5", "0", "0 is too small"),
     ("sess-man/plugins-conf/msgoffline/store-limit", "0", "-5", "not a number"),
     ("sess-man/plugins-conf/msgoffline/recipient-store-limit", "5000", "many", "not a number"),
 ];

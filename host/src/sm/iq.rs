@@ -69,6 +69,11 @@ async fn answer_here(svc: &Services, session: &Session, stanza: &Stanza, kind: I
 fn answer(svc: &Services, payload: &Element, kind: IqType, to: Addressee) -> Result<Option<Element>, StanzaError> {
     match (kind, payload.ns.as_str(), payload.name.as_str()) {
         (IqType::Get, ns::PING, "ping") => Ok(None),
+        (IqType::Get, ns::VERSION, "query") if to == Addressee::Server => Ok(Some(
+            Element::new("query", ns::VERSION)
+                .with_child(Element::new("name", ns::VERSION).with_text("wasmpp"))
+                .with_child(Element::new("version", ns::VERSION).with_text(env!("CARGO_PKG_VERSION"))),
+        )),
         (IqType::Set, ns::SESSION, "session") => Ok(None),
         (IqType::Get, ns::DISCO_INFO, "query") if payload.attr("node").is_none() => Ok(Some(disco_info(svc, to))),
         (IqType::Get, ns::DISCO_ITEMS, "query") if payload.attr("node").is_none() => {
@@ -96,6 +101,7 @@ fn disco_info(svc: &Services, to: Addressee) -> Element {
     let mut features: Vec<String> = vec![ns::DISCO_INFO.into(), ns::DISCO_ITEMS.into()];
     if to == Addressee::Server {
         features.push(ns::PING.into());
+        features.push(ns::VERSION.into());
         if svc.config.registration {
             features.push(ns::REGISTER.into());
         }

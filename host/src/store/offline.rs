@@ -98,6 +98,15 @@ impl OfflineStore {
         Ok(())
     }
 
+    /// Removes everything kept for `recipient` (the account is gone).
+    pub async fn delete_all(&self, recipient: &str) -> Result<(), StoreError> {
+        sqlx::query(&self.db.sql("DELETE FROM offline_messages WHERE recipient = ?"))
+            .bind(recipient)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
     /// How many messages wait for `recipient`.
     pub async fn count(&self, recipient: &str) -> Result<u64, StoreError> {
         let row = sqlx::query(&self.db.sql(COUNT)).bind(recipient).fetch_one(self.db.pool()).await?;

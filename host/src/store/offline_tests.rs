@@ -42,10 +42,10 @@ async fn contract(uri: &str) {
     assert!(matches!(store.append(&juliet, &nurse, 5, b"<m/>", limits).await, Err(StoreError::QuotaExceeded)));
     // Other recipients are unaffected.
     store.append(&romeo, &juliet, 6, b"<m/>", limits).await.unwrap();
-    for who in [&juliet, &romeo] {
-        let ids: Vec<i64> = store.fetch(who, 10).await.unwrap().iter().map(|m| m.id).collect();
-        store.delete(&ids).await.unwrap();
-    }
+    store.delete_all(&juliet).await.unwrap();
+    assert_eq!(store.count(&juliet).await.unwrap(), 0);
+    assert_eq!(store.count(&romeo).await.unwrap(), 1, "other recipients keep theirs");
+    store.delete_all(&romeo).await.unwrap();
 }
 
 #[tokio::test]

@@ -24,6 +24,8 @@ pub const REGISTER_FEATURE: &str = "http://jabber.org/features/iq-register";
 pub const DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
 /// XEP-0030: disco#items.
 pub const DISCO_ITEMS: &str = "http://jabber.org/protocol/disco#items";
+/// XEP-0092: software version.
+pub const VERSION: &str = "jabber:iq:version";
 /// XEP-0199: XMPP ping.
 pub const PING: &str = "urn:xmpp:ping";
 /// XEP-0203: delayed delivery stamps.
