@@ -1,0 +1,8 @@
+//! What a run measures: latency histograms, progress counters, server memory.
+
+pub mod latency;
+pub mod progress;
+pub mod rss;
+
+pub use latency::{Latency, Summary, per_second};
+pub use progress::Progress;
