@@ -93,8 +93,11 @@ async fn idle_holds_sessions_and_samples_the_server_memory() {
 async fn chat_closed_loop_delivers_everything_in_order() {
     let srv = server().await;
     add_users(&srv, 4).await;
-    let r = run(&srv, "chat", &["--pairs=2", "--window=10", "--duration=1s", "--warmup=200ms", "--tls=off"]).await;
+    let pid = format!("--server-pid={}", std::process::id());
+    let r =
+        run(&srv, "chat", &["--pairs=2", "--window=10", "--duration=1s", "--warmup=200ms", "--tls=off", &pid]).await;
     assert_eq!(r.status, Status::Ok, "{}", r.table());
+    assert!(n(&r, "tool_cpu_cores") >= 0.0 && n(&r, "server_cpu_cores") >= 0.0);
     assert!(n(&r, "sent") > 0.0);
     assert_eq!(n(&r, "delivered"), n(&r, "sent"));
     assert_eq!((n(&r, "lost"), n(&r, "bounced"), n(&r, "out_of_order")), (0.0, 0.0, 0.0));

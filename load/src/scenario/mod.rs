@@ -22,8 +22,8 @@ mod login;
 mod offline;
 mod register;
 
-/// Runs the scenario `o` names and reports on it. Never runs longer than
-/// set-up + warm-up + duration + drain bounds plus a little slack.
+/// Runs the scenario `o` names and reports on it. Never runs longer than its
+/// phase bounds (three `--timeout`s at most) plus warm-up and duration.
 pub async fn run(o: &Options) -> Result<Report> {
     let target = Target::from_options(o).await?;
     let labels = match o.scenario {
@@ -34,7 +34,8 @@ pub async fn run(o: &Options) -> Result<Report> {
     };
     let progress = Progress::new(labels);
     let printer = (!o.quiet).then(|| progress.spawn_printer(o.scenario.name()));
-    let bound = o.timeout * 2 + o.warmup + o.duration + Duration::from_secs(5);
+    // Set-up, storing and flushing (offline) or set-up and drain, plus traffic.
+    let bound = o.timeout * 3 + o.warmup + o.duration + Duration::from_secs(5);
     let work = async {
         match o.scenario {
             Scenario::Register => register::run(o, &target, &progress).await,

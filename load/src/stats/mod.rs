@@ -1,5 +1,6 @@
-//! What a run measures: latency histograms, progress counters, server memory.
+//! What a run measures: latency histograms, progress counters, CPU use, server memory.
 
+pub mod cpu;
 pub mod latency;
 pub mod progress;
 pub mod rss;

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release};
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
@@ -129,7 +129,9 @@ impl Endpoint {
                     Role::Sender { template, offset } => self.send(template, *offset, &mut seq, &mut out),
                     Role::Receiver => self.plan.drain_until,
                 };
-                self.conn.flush().await?;
+                tokio::time::timeout_at(self.plan.drain_until, self.conn.flush())
+                    .await
+                    .map_err(|_| anyhow!("a write was still blocked at the drain bound"))??;
                 if self.flow.settled() {
                     return Ok(());
                 }

@@ -20,7 +20,7 @@ use tokio::time::Instant;
 
 use crate::args::Options;
 use crate::report::Report;
-use crate::stats::{Progress, per_second};
+use crate::stats::{Progress, cpu, per_second};
 use crate::xmpp::message::Template;
 use crate::xmpp::{Clock, Presence, Target};
 
@@ -79,7 +79,7 @@ pub async fn run(o: &Options, t: &Target, progress: &Arc<Progress>, amp: bool) -
         }
         flows.push(flow);
     }
-    let phases = phase_clock(progress.clone(), plan.clone());
+    let phases = phase_clock(progress.clone(), plan.clone(), o.server_pid);
     let mut all = Outcome::default();
     let mut conns = Vec::new();
     while let Some(joined) = set.join_next().await {
@@ -87,7 +87,13 @@ pub async fn run(o: &Options, t: &Target, progress: &Arc<Progress>, amp: bool) -
         merge(&mut all, out);
         conns.push(conn);
     }
-    phases.abort();
+    // Endpoints only finish before the end of sending when the run aborted.
+    let cpu_use = if phases.is_finished() {
+        phases.await.ok()
+    } else {
+        phases.abort();
+        None
+    };
     progress.phase("done");
     super::close_all(conns).await;
 
@@ -105,6 +111,12 @@ pub async fn run(o: &Options, t: &Target, progress: &Arc<Progress>, amp: bool) -
     r.latency("latency", &all.latency.summary());
     if amp {
         r.int("amp_notices", all.amp_notices);
+    }
+    if let Some((tool, server)) = cpu_use {
+        r.float("tool_cpu_cores", tool, 2);
+        if let Some(s) = server {
+            r.float("server_cpu_cores", s, 2);
+        }
     }
     verdict(&mut r, amp, &all, sent, bounced, lost);
     Ok(r)
@@ -151,12 +163,21 @@ fn describe(bounces: &BTreeMap<String, u64>) -> String {
     bounces.iter().map(|(k, v)| format!("{v}× {k}")).collect::<Vec<_>>().join(", ")
 }
 
-/// Moves the progress line through warm-up, measure and drain on time.
-fn phase_clock(progress: Arc<Progress>, plan: Arc<Plan>) -> tokio::task::JoinHandle<()> {
+/// CPU cores used by the tool and the server while measuring.
+type CpuUse = (f64, Option<f64>);
+
+/// Moves the progress line through warm-up, measure and drain on time, and
+/// samples CPU time at both ends of the measured interval.
+fn phase_clock(progress: Arc<Progress>, plan: Arc<Plan>, pid: Option<u32>) -> tokio::task::JoinHandle<CpuUse> {
     tokio::spawn(async move {
+        let mut first = None;
         for (at, phase) in [(plan.start, "warmup"), (plan.measure_from, "measure"), (plan.send_until, "drain")] {
             tokio::time::sleep_until(plan.clock.at(at)).await;
             progress.phase(phase);
+            if phase == "measure" {
+                first = Some(cpu::Sample::take(pid));
+            }
         }
+        first.expect("sampled at measure").cores_until(&cpu::Sample::take(pid))
     })
 }
