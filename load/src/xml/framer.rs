@@ -176,17 +176,15 @@ impl Framer {
 }
 
 /// The `>` that closes a start tag beginning at `from`, ignoring quoted values.
-fn tag_end(d: &[u8], from: usize) -> Option<usize> {
+pub(crate) fn tag_end(d: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
-    while i < d.len() {
-        match d[i] {
-            b'>' => return Some(i),
-            q @ (b'"' | b'\'') => i += 1 + memchr::memchr(q, &d[i + 1..])?,
-            _ => {}
+    loop {
+        let j = i + memchr::memchr3(b'>', b'"', b'\'', d.get(i..)?)?;
+        if d[j] == b'>' {
+            return Some(j);
         }
-        i += 1;
+        i = j + 1 + memchr::memchr(d[j], &d[j + 1..])? + 1;
     }
-    None
 }
 
 fn find(d: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
@@ -214,7 +212,7 @@ mod tests {
         <stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls></stream:features>\
         <!-- a comment <with/> tags -->\n  \
         <message id='x' type=\"chat\"><body>a &lt; b<![CDATA[ <not/> a tag ]]></body></message>\
-        <presence/></stream:stream>";
+        <presence a=\"x>y\" b='>'/></stream:stream>";
 
     #[test]
     fn a_whole_stream_at_once_yields_header_elements_and_end() {
@@ -226,7 +224,7 @@ mod tests {
         assert!(got[1].starts_with("<stream:features>") && got[1].ends_with("</stream:features>"));
         assert!(got[2].starts_with("<message id='x'") && got[2].ends_with("</message>"));
         assert!(got[2].contains("<![CDATA[ <not/> a tag ]]>"));
-        assert_eq!(got[3], "<presence/>");
+        assert_eq!(got[3], "<presence a=\"x>y\" b='>'/>");
         assert_eq!(got[4], "END");
     }
 

@@ -16,7 +16,7 @@ pub struct Stanza<'a> {
 impl<'a> Stanza<'a> {
     /// Wraps the bytes of one element as returned by the framer.
     pub fn new(bytes: &'a [u8]) -> Stanza<'a> {
-        let tag_end = start_tag_end(bytes).unwrap_or(bytes.len());
+        let tag_end = super::framer::tag_end(bytes, 0).unwrap_or(bytes.len());
         Stanza { bytes, tag_end }
     }
 
@@ -51,20 +51,6 @@ impl<'a> Stanza<'a> {
     pub fn contains(&self, needle: &[u8]) -> bool {
         memchr::memmem::find(&self.bytes[self.tag_end..], needle).is_some()
     }
-}
-
-/// The `>` closing the first start tag, ignoring quoted values.
-fn start_tag_end(d: &[u8]) -> Option<usize> {
-    let mut quote = None;
-    for (i, &b) in d.iter().enumerate() {
-        match (quote, b) {
-            (None, b'>') => return Some(i),
-            (None, b'"' | b'\'') => quote = Some(b),
-            (Some(q), _) if q == b => quote = None,
-            _ => {}
-        }
-    }
-    None
 }
 
 /// Attribute lookup on the bytes of a start tag (`<name a='1' b="2">`).
