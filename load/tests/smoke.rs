@@ -7,8 +7,11 @@ use wasmpp_tests::server::{DOMAIN, TestServer};
 
 const PASSWORD: &str = "smoke-pw";
 
+/// A debug-build server on a busy machine can exceed the default 50 ms
+/// plugin deadline and bounce a message with `internal-server-error`; the
+/// tool reports that correctly, but it is not what these tests are about.
 async fn server() -> TestServer {
-    TestServer::start(&["--registration=true", "--tls-required=false"]).await
+    TestServer::start(&["--registration=true", "--tls-required=false", "--plugin-deadline-ms=5000"]).await
 }
 
 fn options(srv: &TestServer, scenario: &str, extra: &[&str]) -> Options {
@@ -26,7 +29,9 @@ fn options(srv: &TestServer, scenario: &str, extra: &[&str]) -> Options {
 }
 
 async fn run(srv: &TestServer, scenario: &str, extra: &[&str]) -> Report {
-    let report = wasmpp_load::run(&options(srv, scenario, extra)).await.expect("the run completes");
+    let report = wasmpp_load::run(&options(srv, scenario, extra))
+        .await
+        .unwrap_or_else(|e| panic!("{scenario} {extra:?} did not complete: {e:#}"));
     println!("{}{}", report.table(), report.json());
     report
 }
