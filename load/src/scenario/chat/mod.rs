@@ -87,8 +87,9 @@ pub async fn run(o: &Options, t: &Target, progress: &Arc<Progress>, amp: bool) -
         merge(&mut all, out);
         conns.push(conn);
     }
-    // Endpoints only finish before the end of sending when the run aborted.
-    let cpu_use = if phases.is_finished() {
+    // Endpoints only finish before the end of sending when the run aborted;
+    // otherwise the phase task is due (or done) and about to return.
+    let cpu_use = if Instant::now() >= plan.clock.at(plan.send_until) {
         phases.await.ok()
     } else {
         phases.abort();
