@@ -22,7 +22,7 @@ fn refuse(a: &Node, id: Option<&str>, level: SecurityLevel) -> Rejection {
     *validate(id, a, &NoCustomConditions, Policy { level, same_account: false }, || false).unwrap_err()
 }
 
-/// R25, R26, R41, R49–R52, D1: the alert event of amp.md §2.
+/// R3, R25, R26, R41, R49–R52, D1: the alert event of amp.md §2.
 #[test]
 fn r41_d1_alert_event_shape() {
     let got = event(REPLY, Action::Alert, ORIGINAL, &stored("alert")).unwrap();
