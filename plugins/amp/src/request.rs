@@ -1,0 +1,202 @@
+//! XEP-0079 §2.2.1 and §4.1: validating a whole `<amp>` request before
+//! anything else happens (R17, R19a/b), with the rulings on `id` (D10),
+//! empty `<amp/>` (D11), `per-hop` (D12), several offenders (D6, D7),
+//! loops and forged attributes (D13) and the security levels (D15).
+
+use std::fmt;
+
+use crate::node::Node;
+use crate::ns;
+use crate::rules::{CustomConditions, Invalidity, Offence, OffenceKind, RawRule, Rule};
+use crate::security::{self, SecurityLevel};
+
+/// A validated request: every rule understood and acceptable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmpRequest {
+    /// R14/R16/D3: whether intermediate hops evaluate the rules too.
+    pub per_hop: bool,
+    /// The rules in document order (R4), never empty (R47).
+    pub rules: Vec<Rule>,
+    /// The `<amp>` as received without `status`, `from` and `to` (D13).
+    clean: Node,
+}
+
+impl AmpRequest {
+    /// A request of already understood rules, e.g. those kept with a
+    /// stored message (X7); its `<amp>` holds the rules as written.
+    pub fn from_rules(per_hop: bool, rules: Vec<Rule>) -> Self {
+        let mut clean = Node::new("amp", ns::AMP);
+        if per_hop {
+            clean.attrs.push(("per-hop".to_owned(), "true".to_owned()));
+        }
+        clean.children = rules.iter().map(|r| r.raw.to_node(ns::AMP)).collect();
+        AmpRequest { per_hop, rules, clean }
+    }
+
+    /// The request's `<amp>` without client-supplied `status`/`from`/`to`.
+    pub fn clean(&self) -> &Node {
+        &self.clean
+    }
+
+    /// D9, R51, R52: the `<amp>` the recipient gets with the delivered
+    /// message, `from` the sender's full JID and `to` the original `to`.
+    pub fn delivered_copy(&self, from: &str, to: &str) -> Node {
+        let mut amp = self.clean.clone();
+        amp.attrs.extend([("from".to_owned(), from.to_owned()), ("to".to_owned(), to.to_owned())]);
+        amp
+    }
+}
+
+/// Who put the `<amp>` on the wire, as far as the server can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A client session of this server (its `from` was stamped by c2s).
+    LocalClient,
+    /// A server: ours (events, D16) or a remote one (s2s).
+    Server,
+}
+
+/// D13: whether an `<amp>` is a request to evaluate. Never on a message of
+/// type `error` nor on an event a server produced (it has `status`), so
+/// events cannot loop; a local client's `status` is stripped instead of
+/// honoured, so setting it cannot bypass processing (Tigase's defect).
+pub fn should_evaluate(message_is_error: bool, amp: &Node, origin: Origin) -> bool {
+    match origin {
+        _ if message_is_error => false,
+        Origin::Server => amp.attr("status").is_none(),
+        Origin::LocalClient => true,
+    }
+}
+
+/// How the security check of D15 is configured for this message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// `--amp-security-level`.
+    pub level: SecurityLevel,
+    /// Whether sender and recipient are the same account.
+    pub same_account: bool,
+}
+
+/// A request refused at validation; the message is not processed further
+/// (R19a). `echo` is the `<amp>` to repeat in the error reply (R57).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The request's `<amp>` without `status`/`from`/`to`.
+    pub echo: Node,
+    /// Why it was refused.
+    pub reason: Reason,
+}
+
+/// The reasons of [`Rejection`], each one error reply of amp.md §2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// D10, R1, R2: the message has no `id`, or an empty one.
+    MissingId,
+    /// D11, R47: `<amp>` holds no `<rule/>`.
+    NoRules,
+    /// D12, R16: `per-hop` is not one of true/false/1/0.
+    BadPerHop,
+    /// D6, D7, R19a/b: some rules are refused. `kind` is the category of
+    /// the first offender in document order; `listed` holds every rule of
+    /// that category (the error's container); `offenders` every offending
+    /// rule of any category, by index, for logs and tests.
+    Rules {
+        /// The container element of the reply.
+        kind: OffenceKind,
+        /// The rules the container lists, as written.
+        listed: Vec<RawRule>,
+        /// Every offender, in document order.
+        offenders: Vec<(usize, Offence)>,
+    },
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.reason {
+            Reason::MissingId => f.write_str("AMP message without a non-empty id"),
+            Reason::NoRules => f.write_str("<amp/> without rules"),
+            Reason::BadPerHop => f.write_str("per-hop is not a boolean"),
+            Reason::Rules { kind, offenders, .. } => {
+                write!(f, "{} offending rule(s), reported as {kind:?}", offenders.len())
+            }
+        }
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+/// Validates the `<amp>` of a message whose `id` attribute is `id`.
+/// (The rejection is boxed: it is the rare path and carries a tree.)
+///
+/// Every rule is checked before any is evaluated, and every offender is
+/// found (R19b): first each rule on its own ([`Rule::parse`]), then the
+/// understood ones against the security level (D15, asking
+/// `sender_authorized` at most once). Client-supplied `status`, `from` and
+/// `to` are dropped (D13).
+pub fn validate(
+    id: Option<&str>,
+    amp: &Node,
+    custom: &dyn CustomConditions,
+    policy: Policy,
+    sender_authorized: impl FnOnce() -> bool,
+) -> Result<AmpRequest, Box<Rejection>> {
+    let clean = clean(amp);
+    let reject = |reason| Err(Box::new(Rejection { echo: clean.clone(), reason }));
+    if id.is_none_or(str::is_empty) {
+        return reject(Reason::MissingId);
+    }
+    let per_hop = match amp.attr("per-hop") {
+        None | Some("false" | "0") => false,
+        Some("true" | "1") => true,
+        Some(_) => return reject(Reason::BadPerHop),
+    };
+    let elements: Vec<&Node> = amp.children.iter().filter(|c| c.is("rule", ns::AMP)).collect();
+    if elements.is_empty() {
+        return reject(Reason::NoRules);
+    }
+    let mut offenders = Vec::new();
+    let (mut rules, mut at) = (Vec::new(), Vec::new());
+    for (i, element) in elements.iter().enumerate() {
+        match Rule::parse(element, custom) {
+            Ok(rule) => {
+                rules.push(rule);
+                at.push(i);
+            }
+            Err(offence) => offenders.push((i, offence)),
+        }
+    }
+    for j in security::refused(policy.level, &rules, policy.same_account, sender_authorized) {
+        offenders.push((at[j], Offence::Invalid(Invalidity::Refused)));
+    }
+    if offenders.is_empty() {
+        return Ok(AmpRequest { per_hop, rules, clean });
+    }
+    offenders.sort_by_key(|(i, _)| *i);
+    let kind = offenders[0].1.kind();
+    let listed = offenders
+        .iter()
+        .filter(|(_, o)| o.kind() == kind)
+        .map(|(i, _)| RawRule { attrs: elements[*i].attrs.clone() })
+        .collect();
+    reject(Reason::Rules { kind, listed, offenders })
+}
+
+/// The `<amp>` with only its rules (as written) and attributes other than
+/// `status`, `from` and `to`.
+fn clean(amp: &Node) -> Node {
+    Node {
+        attrs: amp.attrs.iter().filter(|(n, _)| !matches!(n.as_str(), "status" | "from" | "to")).cloned().collect(),
+        children: amp
+            .children
+            .iter()
+            .filter(|c| c.is("rule", ns::AMP))
+            .map(|c| Node { children: Vec::new(), text: String::new(), ..c.clone() })
+            .collect(),
+        text: String::new(),
+        ..Node::new(&amp.name, &amp.ns)
+    }
+}
+
+#[cfg(test)]
+#[path = "request_tests.rs"]
+mod tests;
