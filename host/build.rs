@@ -75,6 +75,7 @@ fn ensure_wasm_target(workspace: &Path) -> Result<(), String> {
             output_text(&out)
         ));
     }
+    println!("cargo:warning=installed the {WASM_TARGET} target with rustup (needed for the guest plugins)");
     Ok(())
 }
 

@@ -29,6 +29,8 @@ pub(super) struct Runtime {
     pub(super) engine: Engine,
     /// Ticks of the epoch ticker in one call's deadline.
     pub(super) deadline_ticks: u64,
+    /// The CPU time one call may use (see `cpu`).
+    pub(super) deadline: Duration,
     pub(super) memory_bytes: usize,
     /// Warm instances kept per plugin.
     pub(super) pool_size: usize,
@@ -66,7 +68,7 @@ impl Runtime {
         let tick = tick_for(limits.deadline);
         spawn_ticker(&engine, tick).map_err(|e| wasmtime::format_err!("cannot start the epoch ticker: {e}"))?;
         let deadline_ticks = limits.deadline.as_nanos().div_ceil(tick.as_nanos()).max(1) as u64;
-        Ok(Runtime { engine, deadline_ticks, memory_bytes: limits.memory_bytes, pool_size })
+        Ok(Runtime { engine, deadline_ticks, deadline: limits.deadline, memory_bytes: limits.memory_bytes, pool_size })
     }
 }
 

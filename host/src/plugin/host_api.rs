@@ -35,6 +35,8 @@ pub(super) struct State {
     pub(super) memory: MemoryCap,
     scope: Option<CallScope>,
     plugin: Arc<str>,
+    /// The thread's CPU clock when the current call started.
+    call_started: std::time::Duration,
 }
 
 impl State {
@@ -45,6 +47,7 @@ impl State {
             memory: MemoryCap::new(memory_bytes),
             scope: None,
             plugin,
+            call_started: std::time::Duration::ZERO,
         }
     }
 
@@ -62,6 +65,17 @@ impl State {
     pub(super) fn enter(&mut self, ctx: &StanzaContext) {
         self.scope = Some(CallScope { sessions: ctx.sessions.clone(), recipient_exists: ctx.recipient_exists });
         self.memory.refused = false;
+        self.start_clock();
+    }
+
+    /// Starts the CPU-time budget of a call.
+    pub(super) fn start_clock(&mut self) {
+        self.call_started = super::cpu::thread_time();
+    }
+
+    /// CPU time the current call has used so far.
+    pub(super) fn cpu_used(&self) -> std::time::Duration {
+        super::cpu::thread_time().saturating_sub(self.call_started)
     }
 
     /// Takes the stanza back after the call, whatever its outcome.

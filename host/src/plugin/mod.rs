@@ -26,6 +26,7 @@
 mod bindings;
 mod builtin;
 mod chain;
+mod cpu;
 mod engine;
 mod host_api;
 mod pool;

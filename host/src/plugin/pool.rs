@@ -8,7 +8,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use wasmtime::Store;
+use wasmtime::{Store, UpdateDeadline};
 use wasmtime::component::Resource;
 
 use super::StanzaContext;
@@ -32,6 +32,7 @@ pub(super) struct Fault {
 impl Warm {
     /// The plugin's manifest; called once when the plugin is loaded.
     pub(super) fn manifest(&mut self, deadline_ticks: u64) -> Result<wit::Manifest, Fault> {
+        self.store.data_mut().start_clock();
         self.store.set_epoch_deadline(deadline_ticks);
         let result = self.bindings.xmpp_sm_plugin().call_manifest(&mut self.store);
         result.map_err(|e| self.fault(e))
@@ -120,6 +121,16 @@ impl Pool {
         let mut store = Store::new(&self.runtime.engine, state);
         store.limiter(|s| &mut s.memory);
         store.set_epoch_deadline(self.runtime.deadline_ticks);
+        // When the wall-clock deadline passes, stop the guest only if it
+        // really used its CPU budget; a preempted call gets another tick.
+        let budget = self.runtime.deadline;
+        store.epoch_deadline_callback(move |ctx| {
+            if ctx.data().cpu_used() < budget {
+                Ok(UpdateDeadline::Continue(1))
+            } else {
+                Err(wasmtime::Trap::Interrupt.into())
+            }
+        });
         let bindings = self.pre.instantiate(&mut store)?;
         Ok(Warm { store, bindings, slot })
     }
