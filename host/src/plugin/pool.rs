@@ -8,8 +8,8 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use wasmtime::{Store, UpdateDeadline};
 use wasmtime::component::Resource;
+use wasmtime::{Store, UpdateDeadline};
 
 use super::StanzaContext;
 use super::bindings::{SmPlugin, SmPluginPre, wit};
