@@ -67,8 +67,12 @@ impl Drop for RunningServer {
     }
 }
 
-/// Opens the user database and runs its migrations.
+/// Opens the user database and runs its migrations. The data directory is
+/// created first: the default SQLite database lives there, and `adduser` on
+/// a fresh install runs before any server has.
 pub async fn open_user_db(config: &Config) -> Result<Db, StartError> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|source| StartError::DataDir { path: config.data_dir.display().to_string(), source })?;
     let uri = config.user_db_uri();
     let err = |source| StartError::Store { uri: store::uri::redact(&uri), source };
     let db = Db::connect(&uri).await.map_err(err)?;
@@ -79,8 +83,6 @@ pub async fn open_user_db(config: &Config) -> Result<Db, StartError> {
 /// Starts the server described by `config`.
 pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let config = Arc::new(config);
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|source| StartError::DataDir { path: config.data_dir.display().to_string(), source })?;
     let db = open_user_db(&config).await?;
     let (acceptor, tls_source) =
         tls::acceptor(config.tls_cert.as_deref(), config.tls_key.as_deref(), &config.data_dir, &config.virt_hosts)?;

@@ -55,7 +55,8 @@ fn an_unknown_plugin_stops_the_start_naming_the_key() {
 #[test]
 fn account_commands_create_change_and_delete() {
     let dir = tempfile::tempdir().unwrap();
-    let data = format!("--data-dir={}", dir.path().display());
+    // A data directory that does not exist yet, as on a fresh install.
+    let data = format!("--data-dir={}", dir.path().join("data").display());
     let run = |args: &[&str]| {
         let mut all = args.to_vec();
         all.push(&data);
