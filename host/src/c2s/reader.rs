@@ -19,7 +19,11 @@ pub enum ReadError {
     Xml(#[from] XmlError),
 }
 
-const READ_CHUNK: usize = 16 * 1024;
+/// Bytes read per syscall. Every connection holds one such buffer for its
+/// whole life, so it is sized for memory per idle connection (issue 6:
+/// ≤ 12 KiB each) rather than for bulk transfer; a busy stream just reads
+/// more often.
+const READ_CHUNK: usize = 4 * 1024;
 
 /// Reads stream events from `R`, keeping the parser state across reads.
 pub struct EventReader<R> {

@@ -23,6 +23,8 @@ use tracing::Instrument;
 
 /// Largest batch of queued stanzas written with one syscall.
 const WRITE_BATCH: usize = 64 * 1024;
+/// A write buffer larger than this is freed after use instead of kept.
+const KEEP_WRITE_CAPACITY: usize = 4 * 1024;
 
 /// Runs the session until either side closes.
 pub async fn run(svc: Arc<Services>, stream: Stream, bound: Bound) {
@@ -108,7 +110,9 @@ fn ping(session: &Session, n: u64) -> Element {
 /// Drains the queue to the socket, batching whatever is already queued into
 /// one write. Ends on `Close`, on a write error, or when every sender is gone.
 async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Outbound>) {
-    let mut buf = Vec::with_capacity(16 * 1024);
+    // Grown on demand and released after a burst: an idle session should
+    // not pin a write buffer (memory per connection).
+    let mut buf = Vec::new();
     let mut acks = Vec::new();
     let mut next = rx.recv().await;
     while let Some(first) = next.take() {
@@ -136,7 +140,11 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Out
         if wr.write_all(&buf).await.is_err() || wr.flush().await.is_err() {
             break;
         }
-        buf.clear();
+        if buf.capacity() > KEEP_WRITE_CAPACITY {
+            buf = Vec::new();
+        } else {
+            buf.clear();
+        }
         for ack in acks.drain(..) {
             let _ = ack.send(());
         }
