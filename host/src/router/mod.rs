@@ -76,13 +76,25 @@ pub async fn apply(svc: &Services, outcome: ChainOutcome) {
     }
 }
 
-/// Performs plugin effects for `stanza`, in order.
+/// Performs plugin effects for `stanza`, in order. The stanza is
+/// serialised once; the last delivery takes those bytes, earlier ones copy.
 pub async fn perform(svc: &Services, s: &Stanza, effects: Vec<Effect>) {
-    let mut bytes = None;
+    let mut bytes: Option<Vec<u8>> = None;
+    let mut deliveries_left = effects.iter().filter(|e| matches!(e, Effect::Deliver(_))).count();
     for effect in effects {
         match effect {
             Effect::Deliver(to) => {
-                let data = bytes.get_or_insert_with(|| serialise(s)).clone();
+                deliveries_left -= 1;
+                let data = match (deliveries_left, bytes.take()) {
+                    (0, Some(b)) => b,
+                    (0, None) => serialise(s),
+                    (_, b) => {
+                        let b = b.unwrap_or_else(|| serialise(s));
+                        let copy = b.clone();
+                        bytes = Some(b);
+                        copy
+                    }
+                };
                 if !to_session(svc, &to, data).await {
                     // The session went away between decision and delivery.
                     bounce(svc, s, StanzaError::new(Condition::ServiceUnavailable)).await;
