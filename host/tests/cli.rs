@@ -39,6 +39,71 @@ fn bad_values_name_the_key_and_the_file_line() {
 }
 
 #[test]
+fn help_lists_the_amp_keys() {
+    let (stdout, _) = text(&wasmpp(&["--help"]));
+    for expected in [
+        "--amp-repo-uri=URI",
+        "[default: the user database]",
+        "--amp-security-level=LEVEL",
+        "[default: STRICT]",
+        "--amp-conditions-dir=DIR",
+        "[default: <plugin-dir>/conditions]",
+        "sess-man/plugins-conf/amp/amp-jid=JID",
+        "[default: amp@<first virtual host>]",
+        "sess-man/plugins-conf/amp/store-limit=N",
+        "sess-man/plugins-conf/amp/recipient-store-limit=N",
+        "sess-man/plugins-conf/<plugin-id>/<key>=value",
+        "-amp,+message,+msgoffline",
+    ] {
+        assert!(stdout.contains(expected), "{expected} missing from --help:\n{stdout}");
+    }
+}
+
+#[test]
+fn a_bad_amp_security_level_exits_naming_the_key_and_the_levels() {
+    let out = wasmpp(&["--amp-security-level=FAST"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out).1;
+    assert!(stderr.contains("command line: --amp-security-level: \"FAST\" is not a security level"), "{stderr}");
+    assert!(stderr.contains("STRICT, PERFORMANCE or NONE"), "{stderr}");
+}
+
+#[test]
+fn a_bad_amp_repo_uri_in_the_file_names_the_line_but_not_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("init.properties");
+    std::fs::write(
+        &file,
+        "--sm-plugins=+amp,-message,-msgoffline\n--amp-repo-uri=jdbc:db2://h/x?user=u&password=db_pwd\n",
+    )
+    .unwrap();
+    let out = wasmpp(&[&format!("--config={}", file.display())]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out).1;
+    assert!(stderr.contains("init.properties:2: --amp-repo-uri: unsupported database URI"), "{stderr}");
+    assert!(!stderr.contains("db_pwd") && stderr.contains("password=***"), "{stderr}");
+}
+
+#[test]
+fn the_seed_lines_pass_config_checking_as_adduser_arguments() {
+    // adduser parses the whole configuration before touching the database, so a config
+    // error would stop it; the account landing in the user store proves the lines passed.
+    let dir = tempfile::tempdir().unwrap();
+    let data = format!("--data-dir={}", dir.path().join("data").display());
+    let out = wasmpp(&[
+        "adduser",
+        "romeo@localhost",
+        "wherefore",
+        &data,
+        "--sm-plugins=amp,-message,-msgoffline",
+        "--amp-repo-uri=jdbc:mysql://localhost/tigasedb?user=db_usr&password=db_pwd",
+        "--amp-security-level=PERFORMANCE",
+        "--sess-man/plugins-conf/amp/amp-jid=amp@your-domain.tld",
+    ]);
+    assert!(out.status.success(), "{:?}", text(&out));
+}
+
+#[test]
 fn an_unknown_plugin_stops_the_start_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let out = wasmpp(&[

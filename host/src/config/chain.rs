@@ -44,7 +44,7 @@ impl fmt::Display for Toggle {
 }
 
 /// Plugin ids double as directory, crate and config names, hence `[a-z0-9][a-z0-9_-]*`.
-fn valid_id(id: &str) -> bool {
+pub(super) fn valid_id(id: &str) -> bool {
     let mut chars = id.chars();
     chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
@@ -79,11 +79,22 @@ pub struct Conflict {
     pub b: &'static str,
     /// Why, shown to the operator (e.g. "both deliver messages, so each would arrive twice").
     pub reason: &'static str,
+    /// The `--sm-plugins` values that resolve the conflict, shown after the reason.
+    pub fix: &'static str,
 }
 
-/// Chain rules checked after the toggles are applied. This is where rules such as
-/// "`amp` replaces `message` and `msgoffline`" belong once those plugins exist.
-pub const CONFLICTS: &[Conflict] = &[];
+/// Why `amp` excludes `message` and `msgoffline` (amp.md section A): it routes and stores
+/// every `<message/>` itself, with or without `<amp/>`, so a second router or store in the
+/// chain would act on the same stanza again.
+const AMP_REPLACES: &str =
+    "amp routes and stores every <message/> itself, so each message would be delivered or stored twice";
+const AMP_FIX: &str = "use +amp,-message,-msgoffline for AMP, or -amp,+message,+msgoffline without it";
+
+/// Chain rules checked after the toggles are applied.
+pub const CONFLICTS: &[Conflict] = &[
+    Conflict { a: "amp", b: "message", reason: AMP_REPLACES, fix: AMP_FIX },
+    Conflict { a: "amp", b: "msgoffline", reason: AMP_REPLACES, fix: AMP_FIX },
+];
 
 /// Applies `toggles` to `default` by the ordering rule in this module's docs, then checks
 /// [`CONFLICTS`]. `known` says whether a plugin id is installed. Errors name `--sm-plugins`
@@ -120,7 +131,7 @@ fn resolve_with(
     let enabled = |id: &str| chain.iter().any(|present| present == id);
     if let Some(rule) = conflicts.iter().find(|rule| enabled(rule.a) && enabled(rule.b)) {
         let (a, b) = (rule.a, rule.b);
-        return Err(fail(format!("{a:?} and {b:?} cannot both be enabled: {} (disable one, e.g. -{b})", rule.reason)));
+        return Err(fail(format!("{a:?} and {b:?} cannot both be enabled: {} ({})", rule.reason, rule.fix)));
     }
     Ok(chain)
 }
@@ -195,10 +206,52 @@ mod tests {
 
     #[test]
     fn conflict_rules_reject_chains_holding_both_plugins() {
-        let rules = [Conflict { a: "amp", b: "message", reason: "both deliver messages" }];
-        let err = resolve_with(&["message"], &[enable("amp")], &all_known, &rules).unwrap_err();
-        assert!(err.message.contains("cannot both be enabled: both deliver messages"), "{err}");
-        let ok = resolve_with(&["message"], &[enable("amp"), disable("message")], &all_known, &rules);
-        assert_eq!(ok.unwrap(), ["amp"]);
+        let rules = [Conflict { a: "x", b: "y", reason: "both deliver messages", fix: "use -y" }];
+        let err = resolve_with(&["y"], &[enable("x")], &all_known, &rules).unwrap_err();
+        assert_eq!(err.message, "\"x\" and \"y\" cannot both be enabled: both deliver messages (use -y)");
+        let ok = resolve_with(&["y"], &[enable("x"), disable("y")], &all_known, &rules);
+        assert_eq!(ok.unwrap(), ["x"]);
+    }
+
+    /// Today's default chain and the one the server switches to once `amp` is the default.
+    const DEFAULTS: [&[&str]; 2] = [&["message", "msgoffline"], &["amp"]];
+
+    fn resolve_text(default: &[&str], text: &str) -> Result<Vec<String>, ConfigError> {
+        resolve_chain(default, &parse_toggles(text).unwrap(), &all_known)
+    }
+
+    #[test]
+    fn seed_lines_give_an_amp_only_chain_from_either_default() {
+        for line in ["amp,-message,-msgoffline", "+amp,-message,-msgoffline"] {
+            for default in DEFAULTS {
+                assert_eq!(resolve_text(default, line).unwrap(), ["amp"], "{line} on {default:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn amp_can_be_swapped_back_for_message_and_msgoffline() {
+        let chain = resolve_text(&["amp"], "-amp,+message,+msgoffline").unwrap();
+        assert_eq!(chain, ["message", "msgoffline"]);
+        let chain = resolve_text(&["message", "msgoffline"], "-amp,+message,+msgoffline").unwrap();
+        assert_eq!(chain, ["message", "msgoffline"]);
+    }
+
+    #[test]
+    fn amp_beside_message_or_msgoffline_is_refused_with_the_reason_and_the_fix() {
+        let cases = [
+            (&["message", "msgoffline"][..], "+amp", "message"),
+            (&["amp"][..], "+message", "message"),
+            (&["amp"][..], "msgoffline", "msgoffline"),
+            (&["message", "msgoffline"][..], "amp,-message", "msgoffline"),
+        ];
+        for (default, line, other) in cases {
+            let err = resolve_text(default, line).unwrap_err();
+            assert_eq!(err.key, "--sm-plugins");
+            let msg = &err.message;
+            assert!(msg.starts_with(&format!("\"amp\" and \"{other}\" cannot both be enabled")), "{line}: {msg}");
+            assert!(msg.contains("delivered or stored twice"), "{msg}");
+            assert!(msg.contains("+amp,-message,-msgoffline") && msg.contains("-amp,+message,+msgoffline"), "{msg}");
+        }
     }
 }

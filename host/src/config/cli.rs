@@ -7,7 +7,7 @@
 use std::fmt;
 
 use super::keys::{DefaultValue, KEYS};
-use super::{Config, ConfigError, Origin, values};
+use super::{Config, ConfigError, Origin, plugin_conf, values};
 
 /// What the operator asked for.
 pub enum Command {
@@ -109,6 +109,11 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Con
         "adduser" => ("adduser JID [PASSWORD]", true),
         "deluser" => ("deluser JID", false),
         "passwd" => ("passwd JID [PASSWORD]", true),
+        // Tigase's bare `sess-man/...` spelling belongs to properties files; say how to write it here.
+        _ if word.starts_with("sess-man/") => {
+            let message = format!("not a command; on the command line write it as --{word}");
+            return Err(ConfigError::new(&cli, word, message));
+        }
         _ => {
             return Err(ConfigError::new(&cli, word, "unknown command (expected adduser, deluser, passwd or help)"));
         }
@@ -168,6 +173,7 @@ pub fn help_text() -> String {
         "  wasmpp help | --help | --version\n\n",
         "Every key may also be a `key=value` or `--key=value` line of the --config file\n",
         "(Tigase init.properties style, # comments); the command line overrides the file.\n",
+        "Keys shown as sess-man/… are written --sess-man/…=value on the command line.\n",
         "Booleans take true/false, yes/no, on/off or 1/0; a bare --flag means true.\n\n",
         "Keys:\n",
     ));
@@ -182,6 +188,15 @@ pub fn help_text() -> String {
         "\nPlugin chain (--sm-plugins=+amp,-message,…):\n",
         "  Start from the default chain; apply the items left to right: -id removes id,\n",
         "  +id or id removes id if present and appends it at the end. Unknown ids are errors.\n",
+        "  amp routes and stores every <message/> itself, so it cannot run beside message or\n",
+        "  msgoffline: use +amp,-message,-msgoffline, or -amp,+message,+msgoffline for no AMP.\n",
+        "\nPlugin settings (",
+    ));
+    text.push_str(plugin_conf::SHAPE);
+    text.push_str(concat!(
+        "):\n",
+        "  Any other setting under sess-man/plugins-conf/ is kept for the plugin it names,\n",
+        "  as Tigase does; the plugin decides what it means.\n",
     ));
     text
 }

@@ -3,7 +3,7 @@
 
 use super::chain;
 use super::values::{self, boolean, list, non_empty_list, number, path};
-use super::{Config, ResourceConflict};
+use super::{AmpSecurityLevel, Config, ResourceConflict};
 
 /// A key's default as shown by `--help`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -396,6 +396,82 @@ pub static KEYS: &[Key] = &[
         kind: Kind::Value,
         apply: |c, v| {
             c.offline_recipient_limit = number(v, 0)?;
+            Ok(())
+        },
+    },
+    Key {
+        name: "amp-repo-uri",
+        value: "URI",
+        default: Derived("the user database"),
+        expects: "a database URI such as jdbc:mysql://host/db?user=U&password=P, postgres://… or sqlite://…",
+        help: "database of AMP's offline messages, if not the user database (same URI forms as --user-db-uri)",
+        kind: Kind::Value,
+        apply: |c, v| {
+            c.amp_repo_uri = match v {
+                "" => None,
+                // Checked now, so a typo stops the start instead of the first offline message.
+                uri => crate::store::uri::to_sqlx_url(uri).map(|_| Some(uri.to_string())).map_err(|e| e.to_string())?,
+            };
+            Ok(())
+        },
+    },
+    Key {
+        name: "amp-security-level",
+        value: "LEVEL",
+        default: Value("STRICT"),
+        expects: "STRICT, PERFORMANCE or NONE",
+        help: "AMP rules that could reveal presence: STRICT = roster check, PERFORMANCE = refuse, NONE = allow",
+        kind: Kind::Value,
+        apply: |c, v| {
+            c.amp_security_level = AmpSecurityLevel::parse(v)?;
+            Ok(())
+        },
+    },
+    Key {
+        name: "amp-conditions-dir",
+        value: "DIR",
+        default: Derived("<plugin-dir>/conditions"),
+        expects: "a directory path",
+        help: "custom AMP condition components (<name>.wasm)",
+        kind: Kind::Value,
+        apply: |c, v| {
+            c.amp_conditions_dir = Some(path(v)?);
+            Ok(())
+        },
+    },
+    Key {
+        name: "sess-man/plugins-conf/amp/amp-jid",
+        value: "JID",
+        default: Derived("amp@<first virtual host>"),
+        expects: "a bare JID such as amp@example.org",
+        help: "address of the AMP service (disco#info and the AMP node)",
+        kind: Kind::Value,
+        apply: |c, v| {
+            c.amp_jid = Some(values::service_jid(v)?);
+            Ok(())
+        },
+    },
+    Key {
+        name: "sess-man/plugins-conf/amp/store-limit",
+        value: "N",
+        default: Value("100"),
+        expects: "a number (0 = unlimited)",
+        help: "AMP offline messages kept per sender->recipient pair; more bounce with service-unavailable",
+        kind: Kind::Value,
+        apply: |c, v| {
+            c.amp_store_limit = number(v, 0)?;
+            Ok(())
+        },
+    },
+    Key {
+        name: "sess-man/plugins-conf/amp/recipient-store-limit",
+        value: "N",
+        default: Value("1000"),
+        expects: "a number (0 = unlimited)",
+        help: "AMP offline messages kept per recipient from all senders",
+        kind: Kind::Value,
+        apply: |c, v| {
+            c.amp_recipient_limit = number(v, 0)?;
             Ok(())
         },
     },

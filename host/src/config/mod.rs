@@ -13,12 +13,16 @@
 //! - `properties.rs`: `init.properties` files.
 //! - `cli.rs`: command-line arguments and subcommands.
 //! - `chain.rs`: `--sm-plugins` toggles and the rules that turn them into a plugin chain.
+//! - `amp.rs`: `--amp-security-level` (XEP-0079 §9).
+//! - `plugin_conf.rs`: other plugins' own `sess-man/plugins-conf/<id>/<key>` settings.
 //! - `redact.rs`: keeps passwords in database URIs out of logs.
 
+mod amp;
 mod chain;
 mod cli;
 mod error;
 mod keys;
+mod plugin_conf;
 mod properties;
 mod redact;
 mod values;
@@ -28,6 +32,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 
+pub use amp::AmpSecurityLevel;
 pub use chain::{CONFLICTS, Conflict, Toggle, resolve_chain};
 pub use cli::{Command, help_text, parse_args};
 pub use error::{ConfigError, Origin};
@@ -105,8 +110,29 @@ pub struct Config {
     /// `sess-man/plugins-conf/msgoffline/recipient-store-limit`: offline
     /// messages kept per recipient from all senders; 0 = unlimited.
     pub offline_recipient_limit: u32,
+    /// `--amp-repo-uri`: database of AMP's offline messages (already checked by
+    /// `store::uri::to_sqlx_url`); `None` means the user database, see [`Config::amp_repo_uri`].
+    pub amp_repo_uri: Option<String>,
+    /// `--amp-security-level`: XEP-0079 §9 guard against rules that reveal presence.
+    pub amp_security_level: AmpSecurityLevel,
+    /// `--amp-conditions-dir`: custom AMP condition components; `None` means
+    /// `<plugin-dir>/conditions`, see [`Config::amp_conditions_dir`].
+    pub amp_conditions_dir: Option<PathBuf>,
+    /// `sess-man/plugins-conf/amp/amp-jid`: the AMP service address, a normalised bare JID;
+    /// `None` means `amp@<first virtual host>`, see [`Config::amp_jid`].
+    pub amp_jid: Option<String>,
+    /// `sess-man/plugins-conf/amp/store-limit`: AMP offline messages kept per
+    /// sender→recipient pair; 0 = unlimited.
+    pub amp_store_limit: u32,
+    /// `sess-man/plugins-conf/amp/recipient-store-limit`: AMP offline messages kept per
+    /// recipient from all senders; 0 = unlimited.
+    pub amp_recipient_limit: u32,
+    /// Every other `sess-man/plugins-conf/<plugin-id>/<key>=value` line: plugin id → key →
+    /// value (trimmed text), for the plugin to interpret. Empty by default.
+    pub plugin_conf: BTreeMap<String, BTreeMap<String, String>>,
     /// Where each key was last set, for errors found after parsing (e.g. by the plugin loader).
-    origins: BTreeMap<&'static str, Origin>,
+    /// Keyed by the key table's name, or by `sess-man/plugins-conf/<id>/<key>` for `plugin_conf`.
+    origins: BTreeMap<String, Origin>,
 }
 
 impl Default for Config {
@@ -157,6 +183,13 @@ impl Config {
             offline_recipient_limit: 0,
             c2s_ping_interval: 0,
             c2s_ping_timeout: 0,
+            amp_repo_uri: None,
+            amp_security_level: AmpSecurityLevel::Strict,
+            amp_conditions_dir: None,
+            amp_jid: None,
+            amp_store_limit: 0,
+            amp_recipient_limit: 0,
+            plugin_conf: BTreeMap::new(),
             origins: BTreeMap::new(),
         }
     }
@@ -179,19 +212,46 @@ impl Config {
         self.virt_hosts.first().map_or("localhost", String::as_str)
     }
 
+    /// The AMP offline-message database URI, defaulting to the user database (Tigase shares
+    /// the physical database unless `--amp-repo-uri` moves the messages elsewhere).
+    pub fn amp_repo_uri(&self) -> String {
+        self.amp_repo_uri.clone().unwrap_or_else(|| self.user_db_uri())
+    }
+
+    /// The AMP service address, defaulting to `amp@<first virtual host>`.
+    pub fn amp_jid(&self) -> String {
+        self.amp_jid.clone().unwrap_or_else(|| format!("amp@{}", self.default_domain()))
+    }
+
+    /// The directory of custom AMP condition components, defaulting to `<plugin-dir>/conditions`.
+    pub fn amp_conditions_dir(&self) -> PathBuf {
+        self.amp_conditions_dir.clone().unwrap_or_else(|| self.plugin_dir().join("conditions"))
+    }
+
+    /// A plugin's own setting `sess-man/plugins-conf/<id>/<key>`, if it was given. Settings
+    /// wasmpp types itself (such as `amp/amp-jid`) are fields instead and are not found here.
+    pub fn plugin_setting(&self, id: &str, key: &str) -> Option<&str> {
+        self.plugin_conf.get(id)?.get(key).map(String::as_str)
+    }
+
     /// Where `key` (with or without `--`) was last set, or `None` if it has its default.
     pub fn origin_of(&self, key: &str) -> Option<&Origin> {
-        self.origins.get(keys::lookup(key)?.name)
+        match keys::lookup(key) {
+            Some(spec) => self.origins.get(spec.name),
+            None => {
+                let (id, setting) = plugin_conf::split(key.trim())?.ok()?;
+                self.origins.get(&format!("{}{id}/{setting}", plugin_conf::PREFIX))
+            }
+        }
     }
 
     /// Sets one key from its text form. `value` is `None` for a bare `--flag`, which only
     /// booleans accept (meaning true). `--config` is accepted only from the command line.
     pub fn set(&mut self, key: &str, value: Option<&str>, origin: &Origin) -> Result<(), ConfigError> {
         let name = key.trim();
-        let spec = keys::lookup(name).ok_or_else(|| match name.trim_start_matches('-') {
-            "" => ConfigError::new(origin, name, "missing key name (expected key=value)"),
-            _ => ConfigError::new(origin, keys::display_name(name), "unknown key (see wasmpp --help)"),
-        })?;
+        let Some(spec) = keys::lookup(name) else {
+            return self.set_plugin_setting(name, value, origin);
+        };
         let fail = |message: String| ConfigError::new(origin, spec.display(), message);
         if spec.kind == keys::Kind::CliOnly && !matches!(origin, Origin::CommandLine) {
             return Err(fail("only valid on the command line".into()));
@@ -204,7 +264,27 @@ impl Config {
             }
         };
         (spec.apply)(self, value).map_err(|problem| fail(format!("{problem} (expected {})", spec.expects)))?;
-        self.origins.insert(spec.name, origin.clone());
+        self.origins.insert(spec.name.to_string(), origin.clone());
+        Ok(())
+    }
+
+    /// A key that is not in the table: kept in `plugin_conf` if it has the shape of a
+    /// plugin's own setting, else rejected as unknown.
+    fn set_plugin_setting(&mut self, name: &str, value: Option<&str>, origin: &Origin) -> Result<(), ConfigError> {
+        let shown = keys::display_name(name);
+        let (id, setting) = match plugin_conf::split(name) {
+            Some(Ok(parts)) => parts,
+            Some(Err(problem)) => return Err(ConfigError::new(origin, shown, problem)),
+            None if name.trim_start_matches('-').is_empty() => {
+                return Err(ConfigError::new(origin, name, "missing key name (expected key=value)"));
+            }
+            None => return Err(ConfigError::new(origin, shown, "unknown key (see wasmpp --help)")),
+        };
+        // The plugin alone knows whether a bare line means anything, so demand a value.
+        let value =
+            value.ok_or_else(|| ConfigError::new(origin, &shown, "needs a value (a plugin setting is key=value)"))?;
+        self.plugin_conf.entry(id.to_string()).or_default().insert(setting.to_string(), value.trim().to_string());
+        self.origins.insert(shown, origin.clone());
         Ok(())
     }
 
@@ -281,9 +361,28 @@ impl fmt::Debug for Config {
             .field("c2s_ping_timeout", &self.c2s_ping_timeout)
             .field("offline_store_limit", &self.offline_store_limit)
             .field("offline_recipient_limit", &self.offline_recipient_limit)
+            .field("amp_repo_uri", &self.amp_repo_uri.as_deref().map(redact_uri))
+            .field("amp_security_level", &self.amp_security_level)
+            .field("amp_conditions_dir", &self.amp_conditions_dir)
+            .field("amp_jid", &self.amp_jid)
+            .field("amp_store_limit", &self.amp_store_limit)
+            .field("amp_recipient_limit", &self.amp_recipient_limit)
+            .field("plugin_conf", &shown_plugin_conf(&self.plugin_conf))
             .finish()
     }
 }
 
+/// `plugin_conf` as `Debug` shows it: secrets masked, URI passwords redacted.
+fn shown_plugin_conf(conf: &BTreeMap<String, BTreeMap<String, String>>) -> BTreeMap<&str, BTreeMap<&str, String>> {
+    conf.iter()
+        .map(|(id, settings)| {
+            let shown = settings.iter().map(|(key, value)| (key.as_str(), plugin_conf::shown_value(key, value)));
+            (id.as_str(), shown.collect())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod seed_tests;
 #[cfg(test)]
 mod tests;

@@ -75,8 +75,10 @@ mod tests {
         );
         let err = config.load_properties("--no-such-key=1", "init.properties").unwrap_err();
         assert_eq!((err.key.as_str(), err.origin.to_string().as_str()), ("--no-such-key", "init.properties:1"));
-        let err = config.load_properties("sess-man/plugins-conf/x/y=1", "f").unwrap_err();
-        assert_eq!(err.to_string(), "f:1: sess-man/plugins-conf/x/y: unknown key (see wasmpp --help)");
+        let err = config.load_properties("sess-man/plugin-conf/x/y=1", "f").unwrap_err();
+        assert_eq!(err.to_string(), "f:1: sess-man/plugin-conf/x/y: unknown key (see wasmpp --help)");
+        let err = config.load_properties("\nsess-man/plugins-conf/x=1", "f").unwrap_err();
+        assert!(err.to_string().starts_with("f:2: sess-man/plugins-conf/x: names no setting"), "{err}");
     }
 
     #[test]

@@ -45,6 +45,12 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ("c2s-ping-timeout", "5", "0", "0 is too small"),
     ("sess-man/plugins-conf/msgoffline/store-limit", "0", "-5", "not a number"),
     ("sess-man/plugins-conf/msgoffline/recipient-store-limit", "5000", "many", "not a number"),
+    ("amp-repo-uri", "sqlite::memory:", "jdbc:derby://h/d", "unsupported database URI: jdbc:derby://h/d"),
+    ("amp-security-level", "performance", "FAST", "\"FAST\" is not a security level"),
+    ("amp-conditions-dir", "/opt/conditions", "", "the path is empty"),
+    ("sess-man/plugins-conf/amp/amp-jid", "amp@your-domain.tld", "amp@example.org/res", "has a resource"),
+    ("sess-man/plugins-conf/amp/store-limit", "0", "-1", "not a number"),
+    ("sess-man/plugins-conf/amp/recipient-store-limit", "5000", "lots", "not a number"),
 ];
 
 #[test]
@@ -103,6 +109,13 @@ fn defaults_come_from_the_key_table() {
     assert_eq!((c.sasl_plain_without_tls, c.sasl_max_attempts, c.scram_iterations), (false, 3, 4096));
     assert_eq!((c.registration, c.resource_conflict), (false, ResourceConflict::Override));
     assert_eq!((c.max_stanza_size, c.max_xml_depth), (262144, 32));
+    assert_eq!((c.offline_store_limit, c.offline_recipient_limit), (100, 1000));
+    assert_eq!((c.amp_store_limit, c.amp_recipient_limit), (100, 1000));
+    assert_eq!(c.amp_security_level, AmpSecurityLevel::Strict);
+    assert_eq!((c.amp_repo_uri.as_deref(), c.amp_repo_uri()), (None, c.user_db_uri()));
+    assert_eq!((c.amp_jid.as_deref(), c.amp_jid()), (None, "amp@localhost".to_string()));
+    assert_eq!(c.amp_conditions_dir(), PathBuf::from("data/plugins/conditions"));
+    assert!(c.plugin_conf.is_empty());
     assert_eq!(c.origin_of("virt-hosts"), None);
     c.validate().unwrap();
 }
@@ -116,6 +129,44 @@ fn explicit_uri_and_plugin_dir_win_over_derived_defaults() {
     assert_eq!((c.user_db_uri().as_str(), c.plugin_dir()), ("postgres://db/x", PathBuf::from("/opt/p")));
     c.set("user-db-uri", Some(" "), &cli()).unwrap();
     assert_eq!(c.user_db_uri, None);
+}
+
+#[test]
+fn amp_defaults_follow_the_keys_they_derive_from() {
+    let mut c = with("virt-hosts", "chat.example.org,example.org").unwrap();
+    c.set("user-db-uri", Some("postgres://db/users"), &cli()).unwrap();
+    c.set("plugin-dir", Some("/opt/p"), &cli()).unwrap();
+    assert_eq!(c.amp_jid(), "amp@chat.example.org");
+    assert_eq!(c.amp_repo_uri(), "postgres://db/users");
+    assert_eq!(c.amp_conditions_dir(), PathBuf::from("/opt/p/conditions"));
+    c.set("sess-man/plugins-conf/amp/amp-jid", Some("AMP@Example.org"), &cli()).unwrap();
+    c.set("amp-repo-uri", Some("mysql://u@db/amp"), &cli()).unwrap();
+    c.set("amp-conditions-dir", Some("/srv/conditions"), &cli()).unwrap();
+    assert_eq!(c.amp_jid(), "amp@example.org");
+    assert_eq!(c.amp_repo_uri(), "mysql://u@db/amp");
+    assert_eq!(c.amp_conditions_dir(), PathBuf::from("/srv/conditions"));
+    c.set("amp-repo-uri", Some(""), &cli()).unwrap();
+    assert_eq!(c.amp_repo_uri(), "postgres://db/users");
+}
+
+#[test]
+fn a_bad_amp_repo_uri_names_the_key_but_never_the_password() {
+    for uri in ["jdbc:oracle://h/d?user=u&password=hunter2", "jdbc:mysql://u:hunter2@h/d", "ftp://u:hunter2@h/d"] {
+        let err = with("--amp-repo-uri", uri).unwrap_err();
+        let shown = err.to_string();
+        assert!(shown.starts_with("command line: --amp-repo-uri: unsupported database URI: "), "{shown}");
+        assert!(!shown.contains("hunter2") && shown.contains("***"), "{shown}");
+    }
+}
+
+#[test]
+fn a_bad_security_level_lists_the_three_levels() {
+    let err = with("amp-security-level", "FAST").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "command line: --amp-security-level: \"FAST\" is not a security level (expected STRICT, PERFORMANCE or NONE)"
+    );
+    assert_eq!(with("amp-security-level", "none").unwrap().amp_security_level, AmpSecurityLevel::None);
 }
 
 #[test]
@@ -164,10 +215,15 @@ fn tracing_filter_follows_debug_modules() {
 
 #[test]
 fn debug_output_redacts_database_passwords() {
-    let c = with("user-db-uri", "jdbc:mysql://localhost/tigasedb?user=db_usr&password=db_pwd").unwrap();
-    let shown = format!("{c:?}");
-    assert!(!shown.contains("db_pwd"), "{shown}");
-    assert!(shown.contains("password=***"), "{shown}");
+    for key in ["user-db-uri", "amp-repo-uri"] {
+        let c = with(key, "jdbc:mysql://localhost/tigasedb?user=db_usr&password=db_pwd").unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("db_pwd"), "{shown}");
+        assert!(shown.contains("tigasedb?user=db_usr&password=***"), "{shown}");
+    }
+    let c = with("amp-repo-uri", "mysql://bob:hunter2@db/x").unwrap();
+    assert!(!format!("{c:?}").contains("hunter2"));
+    assert_eq!(c.amp_repo_uri(), "mysql://bob:hunter2@db/x");
     let c = with("user-db-uri", "postgres://bob:hunter2@db/x").unwrap();
     assert!(!format!("{c:?}").contains("hunter2"));
     assert_eq!(c.user_db_uri(), "postgres://bob:hunter2@db/x");

@@ -107,6 +107,15 @@ pub fn bare_jid(text: &str) -> Result<String, String> {
     }
 }
 
+/// A bare JID the server itself answers at (a service address such as `amp@example.org`),
+/// checked by [`bare_jid`] for typos and then by the `jid` crate's RFC 7622 preparation, so
+/// what is stored is the normalised form stanzas will be compared against.
+pub fn service_jid(text: &str) -> Result<String, String> {
+    let shape = bare_jid(text)?;
+    let jid = jid::BareJid::new(&shape).map_err(|e| format!("{text:?} is not a valid JID ({e})"))?;
+    Ok(jid.to_string())
+}
+
 /// A bare JID that names an account, so it must have a local part.
 pub fn account_jid(text: &str) -> Result<String, String> {
     let jid = bare_jid(text)?;
@@ -183,6 +192,18 @@ mod tests {
         }
         assert!(account_jid("example.org").is_err());
         assert!(account_jid("u@example.org").is_ok());
+    }
+
+    #[test]
+    fn service_jids_are_normalised_bare_jids() {
+        assert_eq!(service_jid("amp@your-domain.tld").unwrap(), "amp@your-domain.tld");
+        assert_eq!(service_jid("AMP@Example.ORG").unwrap(), "amp@example.org");
+        assert_eq!(service_jid("amp.example.org").unwrap(), "amp.example.org");
+        for bad in ["amp@example.org/res", "", "@example.org", "amp@", "a b@example.org", "amp@bad_host"] {
+            assert!(service_jid(bad).is_err(), "{bad:?}");
+        }
+        // Passes the typo check but not nodeprep (U+0000-U+001F and U+FFFD-like prohibited code points).
+        assert!(service_jid("a\u{fffe}b@example.org").unwrap_err().contains("not a valid JID"));
     }
 
     #[test]
