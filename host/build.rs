@@ -15,9 +15,9 @@ use std::process::{Command, Output};
 const WASM_TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "guest";
 /// Guest packages; each package name is also its plugin id.
-const GUESTS: &[&str] = &["message", "msgoffline", "fault-trap", "fault-spin", "fault-hog"];
+const GUESTS: &[&str] = &["amp", "message", "msgoffline", "fault-trap", "fault-spin", "fault-hog"];
 /// Guests embedded in the binary.
-const EMBEDDED: &[&str] = &["message", "msgoffline"];
+const EMBEDDED: &[&str] = &["amp", "message", "msgoffline"];
 
 fn main() {
     if let Err(msg) = run() {

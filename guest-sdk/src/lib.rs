@@ -20,19 +20,27 @@
 //!
 //! # Layout
 //! - [`stanza`]: the borrowed [`Stanza`] and its accessors.
-//! - [`sessions`], [`log`]: the other host imports.
+//! - [`sessions`], [`log`], [`server`] (clock, configuration),
+//!   [`amp_conditions`] (custom XEP-0079 conditions): the other host imports.
 //! - [`types`]: the plain WIT types, re-exported with helper constructors.
 //! - [`routing`]: RFC 6121 §8.5 routing decisions shared by delivery plugins.
+//! - [`offline`]: XEP-0160 storage policy shared by storing plugins.
 #![warn(missing_docs)]
 
+pub mod amp_conditions;
 pub mod log;
+pub mod offline;
 pub mod routing;
+pub mod server;
 pub mod sessions;
 pub mod stanza;
 pub mod types;
 
 pub use stanza::Stanza;
-pub use types::{Condition, Effect, ErrorType, Manifest, MessageType, ResourceInfo, StanzaError, StanzaKind, Verdict};
+pub use types::{
+    Condition, ConditionInfo, DeliverValue, Disposition, Effect, ElementView, ErrorType, KeptFate, LeafView, Manifest,
+    MessageInfo, MessageType, Recheck, ResourceInfo, StanzaError, StanzaKind, Verdict,
+};
 
 /// Generated bindings; not part of the API (used by [`export_plugin!`]).
 #[doc(hidden)]
@@ -61,6 +69,10 @@ pub mod __bindings {
         fn process(s: &xmpp::sm::stanza::Stanza) -> super::Verdict {
             T::process(&super::Stanza::new(s))
         }
+
+        fn recheck(s: &xmpp::sm::stanza::Stanza) -> super::Recheck {
+            T::recheck(&super::Stanza::new(s))
+        }
     }
 }
 
@@ -76,6 +88,14 @@ pub trait Plugin: 'static {
 
     /// Decides what happens to one stanza of a kind listed in the manifest.
     fn process(stanza: &Stanza) -> Verdict;
+
+    /// Decides the fate of a message this plugin stored with
+    /// [`Effect::StoreAmp`] once its expiry has passed. Only plugins that
+    /// store with an expiry are ever called; the default discards, because
+    /// an expired message must never be delivered (XEP-0079 §7).
+    fn recheck(_stanza: &Stanza) -> Recheck {
+        Recheck { events: Vec::new(), fate: KeptFate::Discard }
+    }
 }
 
 /// Exports a [`Plugin`] implementation as the component's `plugin` interface.

@@ -13,3 +13,11 @@ pub fn resources(bare: &str) -> Vec<ResourceInfo> {
 pub fn recipient_exists() -> bool {
     wit::recipient_exists()
 }
+
+/// Whether the current message's sender may see its addressee's presence
+/// (same account, or subscription `from`/`both` in the addressee's roster).
+/// Resolved by the host only for messages carrying an XEP-0079 `<amp>`;
+/// false for anything else.
+pub fn sender_may_see_presence() -> bool {
+    wit::sender_may_see_presence()
+}

@@ -5,7 +5,7 @@
 //! over [`Stanza::to_xml`].
 
 use crate::__bindings::xmpp::sm::stanza as wit;
-use crate::types::{MessageType, StanzaKind};
+use crate::types::{ElementView, MessageType, StanzaKind};
 
 /// Read access to the host-owned stanza for the duration of one `process`
 /// call. It cannot be kept: the host takes it back when the call returns.
@@ -66,6 +66,12 @@ impl<'a> Stanza<'a> {
     /// The text of the first direct child `name` in namespace `ns`.
     pub fn child_text(&self, name: &str, ns: &str) -> Option<String> {
         self.inner.child_text(name, ns)
+    }
+
+    /// A shallow copy (two levels) of the first direct child `name` in
+    /// namespace `ns`, e.g. XEP-0079's `<amp>` with its `<rule/>`s.
+    pub fn child_element(&self, name: &str, ns: &str) -> Option<ElementView> {
+        self.inner.child_element(name, ns)
     }
 
     /// The `<body/>` text in `jabber:client` (RFC 6121 §5.2.3).

@@ -7,8 +7,8 @@
 use crate::__bindings::xmpp::sm::types as wit;
 
 pub use wit::{
-    Effect, ErrorCondition as Condition, ErrorType, Manifest, MessageType, ResourceInfo, StanzaError, StanzaKind,
-    Verdict,
+    ConditionInfo, DeliverValue, Disposition, Effect, ElementView, ErrorCondition as Condition, ErrorType, KeptFate,
+    LeafView, Manifest, MessageInfo, MessageType, Recheck, ResourceInfo, StanzaError, StanzaKind, Verdict,
 };
 
 impl Condition {

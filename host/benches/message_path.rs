@@ -1,7 +1,10 @@
 //! The cost of one `<message/>` on the hot path: bytes → parsed stanza →
 //! plugin chain → routing decision, with the WASM `message` plugin and with
-//! an empty chain (the same path minus the plugin call). Sending on the
-//! socket is not included: that is the load tool's business.
+//! an empty chain (the same path minus the plugin call), and the XEP-0079
+//! costs: `amp` on a plain message and on one with three rules, against
+//! `message` + `msgoffline` on the same messages. Sending on the socket is
+//! not included: that is the load tool's business. The STRICT check's cost
+//! (a roster lookup per AMP message) is in the `amp_strict` bench.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -18,6 +21,20 @@ const HEADER: &[u8] = b"<?xml version='1.0'?><stream:stream to='localhost' versi
 fn message_bytes() -> Vec<u8> {
     let body = "x".repeat(200);
     format!("<message to='juliet@localhost' type='chat' id='m1'><body>{body}</body></message>").into_bytes()
+}
+
+/// The same message with three rules, none of which fires (so the message
+/// is delivered: the full evaluation path).
+fn amp_bytes() -> Vec<u8> {
+    let body = "x".repeat(200);
+    format!(
+        "<message to='juliet@localhost' type='chat' id='m1'><body>{body}</body>\
+         <amp xmlns='http://jabber.org/protocol/amp'>\
+         <rule condition='deliver' value='stored' action='alert'/>\
+         <rule condition='match-resource' value='other' action='drop'/>\
+         <rule condition='expire-at' value='2999-01-01T00:00:00Z' action='error'/></amp></message>"
+    )
+    .into_bytes()
 }
 
 fn parser() -> StreamParser {
@@ -40,7 +57,7 @@ fn context() -> (StanzaContext, tokio::sync::mpsc::Receiver<wasmpp::sm::registry
     let (tx, rx) = tokio::sync::mpsc::channel(1);
     let key = registry.bind(FullJid::new("juliet@localhost/balcony").unwrap(), tx, ConflictPolicy::Override).unwrap();
     registry.set_available(&key, 0, wasmpp::xml::Element::new("presence", wasmpp::xmpp::ns::CLIENT));
-    (StanzaContext { sessions: registry, recipient_exists: true }, rx)
+    (StanzaContext::new(registry, true), rx)
 }
 
 fn bench(c: &mut Criterion) {
@@ -52,6 +69,13 @@ fn bench(c: &mut Criterion) {
     with_message.load_chain(&["message".to_string()], None).unwrap();
     let empty = PluginHost::new(Limits::default()).unwrap();
     empty.load_chain(&[], None).unwrap();
+    let amp = PluginHost::new(Limits::default()).unwrap();
+    amp.load_chain(&["amp".to_string()], None).unwrap();
+    let pair = PluginHost::new(Limits::default()).unwrap();
+    pair.load_chain(&["message".to_string(), "msgoffline".to_string()], None).unwrap();
+    let with_rules = amp_bytes();
+    // The host resolves this before the chain for AMP messages (STRICT).
+    let amp_ctx = StanzaContext { sender_may_see_presence: true, ..ctx.clone() };
 
     let mut g = c.benchmark_group("message_path");
     g.bench_function("parse", |b| {
@@ -76,6 +100,23 @@ fn bench(c: &mut Criterion) {
             black_box(outcome)
         })
     });
+    // Four chains × two messages: the cost of amp itself and of its rules.
+    for (name, host, msg) in [
+        ("amp_plain", &amp, &bytes),
+        ("amp_three_rules", &amp, &with_rules),
+        ("message_msgoffline_plain", &pair, &bytes),
+        ("message_msgoffline_three_rules", &pair, &with_rules),
+    ] {
+        g.bench_function(name, |b| {
+            let mut p = parser();
+            let chain = host.chain();
+            b.iter(|| {
+                let outcome = chain.run(parse(&mut p, msg, &from), &amp_ctx);
+                assert!(matches!(&outcome, ChainOutcome::Handled(_, e) if !e.is_empty()), "{outcome:?}");
+                black_box(outcome)
+            })
+        });
+    }
     g.finish();
 }
 

@@ -16,6 +16,7 @@
 //! See `host/ARCHITECTURE.md` for the path of one `<message/>`.
 
 pub mod c2s;
+pub mod clock;
 pub mod config;
 pub mod plugin;
 pub mod router;

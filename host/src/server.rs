@@ -3,13 +3,15 @@
 
 use crate::c2s::listener::accept_loop;
 use crate::c2s::tls::{self, TlsError};
-use crate::config::{self, Config, ConfigError, ResourceConflict};
-use crate::plugin::{self, PluginError, PluginHost};
+use crate::config::{Config, ConfigError, ResourceConflict};
+use crate::plugin::{self, PluginEnv, PluginError, PluginHost};
+use crate::router::expiry::{self, Expiry};
 use crate::services::Services;
 use crate::sm::registry::{ConflictPolicy, Registry};
 use crate::sm::roster::Rosters;
 use crate::store::{self, Db, OfflineLimits, StoreError};
 use crate::xml::Limits;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +19,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 /// The chain used when `--sm-plugins` changes nothing.
-pub const DEFAULT_CHAIN: &[&str] = &["message", "msgoffline"];
+/// `amp` routes and stores every message itself (it replaces `message` and
+/// `msgoffline`, as in Tigase).
+pub const DEFAULT_CHAIN: &[&str] = &["amp"];
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +35,10 @@ pub enum StartError {
     /// The user database is unreachable or its migrations failed.
     #[error("user database ({uri}): {source}")]
     Store { uri: String, source: StoreError },
+    /// The AMP message store (`--amp-repo-uri`) is unreachable or its
+    /// migrations failed.
+    #[error("AMP message store, --amp-repo-uri ({uri}): {source}")]
+    AmpStore { uri: String, source: StoreError },
     /// The certificate or key is unusable.
     #[error("TLS: {0}")]
     Tls(#[from] TlsError),
@@ -80,27 +88,59 @@ pub async fn open_user_db(config: &Config) -> Result<Db, StartError> {
     Ok(db)
 }
 
+/// Opens the XEP-0079 message store: the user database unless
+/// `--amp-repo-uri` names another one, which then gets only the AMP tables.
+async fn open_amp_db(config: &Config, user_db: &Db) -> Result<Db, StartError> {
+    let uri = config.amp_repo_uri();
+    let err = |source| StartError::AmpStore { uri: store::uri::redact(&uri), source };
+    let db = match &config.amp_repo_uri {
+        None => user_db.clone(),
+        Some(_) => Db::connect(&uri).await.map_err(err)?,
+    };
+    db.migrate_amp().await.map_err(err)?;
+    Ok(db)
+}
+
+/// What each plugin reads with `server.config`: its own
+/// `sess-man/plugins-conf/<id>/…` lines, plus for `amp` the values the
+/// seeds' keys set (`amp-jid`, `security-level`, `store-limit`).
+fn plugin_settings(config: &Config) -> HashMap<String, BTreeMap<String, String>> {
+    let mut settings: HashMap<String, BTreeMap<String, String>> =
+        config.plugin_conf.iter().map(|(id, kv)| (id.clone(), kv.clone())).collect();
+    let amp = settings.entry("amp".to_owned()).or_default();
+    amp.insert("amp-jid".to_owned(), config.amp_jid());
+    amp.insert("security-level".to_owned(), config.amp_security_level.as_str().to_owned());
+    amp.insert("store-limit".to_owned(), config.amp_store_limit.to_string());
+    settings
+}
+
 /// Starts the server described by `config`.
 pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let config = Arc::new(config);
     let db = open_user_db(&config).await?;
+    let amp_db = open_amp_db(&config, &db).await?;
     let (acceptor, tls_source) =
         tls::acceptor(config.tls_cert.as_deref(), config.tls_key.as_deref(), &config.data_dir, &config.virt_hosts)?;
 
-    let plugins = Arc::new(PluginHost::new(plugin::Limits {
+    let limits = plugin::Limits {
         deadline: Duration::from_millis(config.plugin_deadline_ms),
         memory_bytes: config.plugin_memory_mb as usize * 1024 * 1024,
         pool_size: config.plugin_pool_size,
-    })?);
+    };
+    let env = PluginEnv { settings: plugin_settings(&config), ..PluginEnv::default() };
+    let plugins = Arc::new(PluginHost::with_env(limits, env)?);
     let plugin_dir = config.plugin_dir();
     let known = plugins.known_ids(Some(&plugin_dir));
-    let chain = config::resolve_chain(DEFAULT_CHAIN, &config.sm_plugins, &|id| known.iter().any(|k| k == id))?;
+    let chain = config.plugin_chain(DEFAULT_CHAIN, &|id| known.iter().any(|k| k == id))?;
     plugins.load_chain(&chain, Some(&plugin_dir))?;
 
     let registry = Arc::new(Registry::new());
     let svc = Arc::new(Services {
         users: db.users(),
         offline: db.offline(),
+        amp: amp_db.amp(),
+        amp_limits: OfflineLimits { per_pair: config.amp_store_limit, per_recipient: config.amp_recipient_limit },
+        expiry: Expiry::default(),
         offline_limits: OfflineLimits {
             per_pair: config.offline_store_limit,
             per_recipient: config.offline_recipient_limit,
@@ -116,10 +156,12 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             ResourceConflict::Reject => ConflictPolicy::Reject,
         },
         config: config.clone(),
+        clock: plugins.env().clock.clone(),
     });
 
     let mut addrs = Vec::new();
-    let mut listeners = Vec::new();
+    // The sweeper is aborted with the listeners when the server is dropped.
+    let mut listeners = vec![tokio::spawn(expiry::sweeper(svc.clone()))];
     for port in &config.c2s_ports {
         let addr = SocketAddr::new(config.c2s_address, *port);
         let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })?;

@@ -3,10 +3,13 @@
 //! Deliberately not a "server object": each field is an independent service
 //! with its own module, and code takes what it needs from here.
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::plugin::{PluginHost, SessionView};
+use crate::router::expiry::Expiry;
 use crate::sm::registry::{ConflictPolicy, Registry};
 use crate::sm::roster::Rosters;
+use crate::store::amp::AmpStore;
 use crate::store::{OfflineLimits, OfflineStore, UserStore};
 use crate::xml::Limits;
 use std::sync::Arc;
@@ -22,6 +25,12 @@ pub struct Services {
     pub offline: OfflineStore,
     /// Offline store limits from the configuration.
     pub offline_limits: OfflineLimits,
+    /// XEP-0079 messages kept with their rules (`--amp-repo-uri`).
+    pub amp: AmpStore,
+    /// AMP store limits (`sess-man/plugins-conf/amp/store-limit`, …).
+    pub amp_limits: OfflineLimits,
+    /// The AMP expiry sweeper's lock and bell.
+    pub expiry: Expiry,
     /// STARTTLS acceptor; `None` only when TLS could not be configured and is
     /// not required.
     pub tls: Option<TlsAcceptor>,
@@ -37,6 +46,8 @@ pub struct Services {
     pub xml_limits: Limits,
     /// Resource conflict policy.
     pub conflict: ConflictPolicy,
+    /// The server's clock (shared with the plugins).
+    pub clock: Arc<Clock>,
 }
 
 impl Services {

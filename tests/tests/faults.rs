@@ -8,7 +8,7 @@ use wasmpp_tests::client::Client;
 use wasmpp_tests::server::{DOMAIN, TestServer};
 
 async fn check_contained(file: &str, id: &str, trigger: &str) {
-    let chain = format!("--sm-plugins=+{id},+message");
+    let chain = format!("--sm-plugins=-amp,+{id},+message");
     let srv = TestServer::start_with_plugins(&[&chain, "--plugin-deadline-ms=200"], &[(file, id)]).await;
     srv.add_user("romeo", "pw").await;
     srv.add_user("juliet", "pw").await;

@@ -1,6 +1,6 @@
 //! RFC 6121 §8.5 message delivery through the WASM `message` plugin, over
 //! real sockets: full JID, bare JID, priorities, unknown and offline users,
-//! and the chain switched off with `--sm-plugins=-message`.
+//! and the chain switched off with `--sm-plugins=-amp`.
 
 use std::time::Duration;
 use wasmpp_tests::client::Client;
@@ -122,7 +122,7 @@ async fn unknown_user_gets_service_unavailable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_user_gets_service_unavailable_without_offline_storage() {
-    let srv = server_with(&["romeo", "juliet"], &["--sm-plugins=-msgoffline"]).await;
+    let srv = server_with(&["romeo", "juliet"], &["--sm-plugins=-amp,+message"]).await;
     let mut romeo = login(&srv, "romeo", "orchard", None).await;
     romeo.send_message("juliet@localhost", "chat", "o1", "are you there?").await.unwrap();
     assert_eq!(error_condition(&romeo.recv().await.unwrap()), "service-unavailable");
@@ -153,7 +153,7 @@ async fn foreign_domains_are_not_reachable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_message_plugin_nothing_is_delivered() {
-    let srv = server_with(&["romeo", "juliet"], &["--sm-plugins=-message"]).await;
+    let srv = server_with(&["romeo", "juliet"], &["--sm-plugins=-amp"]).await;
     let mut juliet = login(&srv, "juliet", "balcony", Some(0)).await;
     let mut romeo = login(&srv, "romeo", "orchard", None).await;
     romeo.send_message("juliet@localhost/balcony", "chat", "x1", "lost?").await.unwrap();

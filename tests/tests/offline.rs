@@ -158,7 +158,7 @@ async fn without_msgoffline_offline_users_bounce_and_disco_drops_the_feature() {
     let mut romeo_with = romeo(&with).await;
     assert!(disco_lists_msgoffline(&mut romeo_with).await);
 
-    let srv = server(&["--sm-plugins=-msgoffline"]).await;
+    let srv = server(&["--sm-plugins=-amp,+message"]).await;
     let mut romeo = romeo(&srv).await;
     assert!(!disco_lists_msgoffline(&mut romeo).await);
     romeo.send_message("juliet@localhost", "chat", "x", "anyone?").await.unwrap();

@@ -132,6 +132,10 @@ fn features(svc: &Services, tls: bool, stage: &Stage) -> Element {
             // RFC 6121 §2.6.1 and §3.4: informative, never negotiated.
             f.push_child(Element::new("ver", ns::ROSTER_VER));
             f.push_child(Element::new("sub", ns::PRE_APPROVAL));
+            // XEP-0079 §8 (R58): only while a plugin provides AMP.
+            if svc.plugins.chain().has_feature(ns::AMP) {
+                f.push_child(Element::new("amp", ns::AMP_FEATURE));
+            }
         }
     }
     f

@@ -12,6 +12,7 @@ pub const GUEST_DIR: &str = env!("WASMPP_GUEST_DIR");
 
 /// `(id, component bytes)` of the embedded plugins.
 const EMBEDDED: &[(&str, &[u8])] = &[
+    ("amp", include_bytes!(concat!(env!("OUT_DIR"), "/amp.wasm"))),
     ("message", include_bytes!(concat!(env!("OUT_DIR"), "/message.wasm"))),
     ("msgoffline", include_bytes!(concat!(env!("OUT_DIR"), "/msgoffline.wasm"))),
 ];
@@ -61,7 +62,7 @@ mod tests {
         let bytes = bytes("message").unwrap();
         // Component binaries carry layer 1 in the version field (0x0d 0x00 0x01 0x00).
         assert_eq!(&bytes[..8], b"\0asm\x0d\x00\x01\x00");
-        assert_eq!(ids().collect::<Vec<_>>(), ["message", "msgoffline"]);
+        assert_eq!(ids().collect::<Vec<_>>(), ["amp", "message", "msgoffline"]);
     }
 
     #[test]

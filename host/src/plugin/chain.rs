@@ -9,7 +9,9 @@
 use super::StanzaContext;
 use super::bindings::{error_from_wit, kind_to_wit, wit};
 use super::pool::{Fault, Pool};
-use crate::xmpp::{FullJid, Stanza, StanzaError, StanzaKind};
+use crate::xml::Element;
+use crate::xmpp::{FullJid, Stanza, StanzaError, StanzaKind, ns};
+use std::sync::Arc;
 
 /// What a loaded plugin declared in its manifest.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,6 +37,38 @@ pub enum Effect {
     StoreOffline,
     /// Deliver the sender's stored messages to the sending session.
     FlushOffline,
+    /// Route a stanza the plugin built (an XEP-0079 event) to a local
+    /// session, storing it offline when that session is gone (D16).
+    Send(Stanza),
+    /// For the effects that follow, replace the stanza's first child with
+    /// this element's name and namespace by it (or append it).
+    ReplaceChild(Element),
+    /// Keep the message in the AMP store until its addressee is available.
+    StoreAmp {
+        /// The plugin that stored it, whose `recheck` decides at expiry.
+        owner: Arc<str>,
+        /// When its earliest kept rule falls due (ms since the epoch).
+        expires_at_ms: Option<i64>,
+    },
+}
+
+/// A plugin's decision about a stored message whose expiry came.
+#[derive(Debug)]
+pub struct Recheck {
+    /// Stanzas to route first (events to the original sender).
+    pub events: Vec<Stanza>,
+    /// Whether the message stays.
+    pub fate: Fate,
+}
+
+/// The stored message's fate after a recheck.
+#[derive(Debug)]
+pub enum Fate {
+    /// Remove it.
+    Discard,
+    /// Keep it, as this stanza (its child already replaced), until the
+    /// next expiry (if any).
+    Keep(Stanza, Option<i64>),
 }
 
 /// Where the chain left a stanza. Every variant except `Dropped` hands the
@@ -67,6 +101,7 @@ pub enum ChainOutcome {
 /// A loaded plugin: its manifest and its warm instances.
 pub(super) struct Loaded {
     pub(super) info: PluginInfo,
+    id: Arc<str>,
     handles: Vec<wit::StanzaKind>,
     pool: Pool,
 }
@@ -74,7 +109,7 @@ pub(super) struct Loaded {
 impl Loaded {
     pub(super) fn new(info: PluginInfo, pool: Pool) -> Self {
         let handles = info.handles.iter().map(|k| kind_to_wit(*k)).collect();
-        Loaded { info, handles, pool }
+        Loaded { id: info.id.as_str().into(), info, handles, pool }
     }
 
     fn handles(&self, kind: StanzaKind) -> bool {
@@ -93,6 +128,19 @@ impl Loaded {
         }
         // A faulted instance is dropped here; a trapped component instance
         // refuses re-entry anyway, and its memory may be inconsistent.
+        (stanza, result)
+    }
+
+    /// One `recheck` call; like `call`, the stanza always comes back.
+    fn recheck(&self, stanza: Stanza, ctx: &StanzaContext) -> (Stanza, Result<wit::Recheck, Fault>) {
+        let mut warm = match self.pool.checkout() {
+            Ok(warm) => warm,
+            Err(e) => return (stanza, Err(Fault { error: format!("cannot instantiate: {e:#}") })),
+        };
+        let (stanza, result) = warm.recheck(stanza, ctx, self.pool.deadline_ticks());
+        if result.is_ok() {
+            self.pool.checkin(warm);
+        }
         (stanza, result)
     }
 
@@ -119,6 +167,11 @@ impl PluginChain {
         &self.infos
     }
 
+    /// Whether some plugin declares the disco feature `feature`.
+    pub fn has_feature(&self, feature: &str) -> bool {
+        self.infos.iter().any(|p| p.features.iter().any(|f| f == feature))
+    }
+
     /// Runs `stanza` through the chain. Synchronous and bounded by the
     /// per-call deadline, so it may be called from Tokio tasks directly.
     pub fn run(&self, stanza: Stanza, ctx: &StanzaContext) -> ChainOutcome {
@@ -136,7 +189,7 @@ impl PluginChain {
             };
             match verdict {
                 wit::Verdict::Pass => continue,
-                wit::Verdict::PassWith(effects) => match convert_effects(effects) {
+                wit::Verdict::PassWith(effects) => match convert_effects(effects, &plugin.id) {
                     Ok(effects) => after.extend(effects),
                     Err(error) => return faulted(stanza, &plugin.info, error),
                 },
@@ -149,7 +202,7 @@ impl PluginChain {
                     return ChainOutcome::Handled(stanza, effects);
                 }
                 wit::Verdict::Handled(effects) => {
-                    return match convert_effects(effects) {
+                    return match convert_effects(effects, &plugin.id) {
                         Ok(mut effects) => {
                             effects.append(&mut after);
                             ChainOutcome::Handled(stanza, effects)
@@ -162,15 +215,36 @@ impl PluginChain {
         ChainOutcome::Unhandled(stanza, after)
     }
 
+    /// Asks plugin `owner` what becomes of `stanza`, a message it stored
+    /// with `store-amp` whose expiry came. Errors (the plugin is not in the
+    /// chain, or it faulted or broke the contract) are for the log; the
+    /// caller must then not deliver the message.
+    pub fn recheck(&self, owner: &str, stanza: Stanza, ctx: &StanzaContext) -> Result<Recheck, String> {
+        let plugin =
+            self.plugins.iter().find(|p| p.info.id == owner).ok_or_else(|| format!("plugin {owner} is not loaded"))?;
+        let (stanza, result) = plugin.recheck(stanza, ctx);
+        let answer = result.map_err(|f| format!("plugin {owner}: {}", f.error))?;
+        let events = answer.events.iter().map(|xml| built_stanza(xml)).collect::<Result<Vec<_>, _>>()?;
+        let fate = match answer.fate {
+            wit::KeptFate::Discard => Fate::Discard,
+            wit::KeptFate::Keep((xml, expires)) => {
+                let mut kept = stanza;
+                replace_child(&mut kept.el, parse_child(&xml)?);
+                Fate::Keep(kept, expires)
+            }
+        };
+        Ok(Recheck { events, fate })
+    }
+
     #[cfg(test)]
     pub(super) fn loaded(&self, id: &str) -> Option<&Loaded> {
         self.plugins.iter().find(|p| p.info.id == id)
     }
 }
 
-/// A delivery target that is not a full JID is a broken plugin, not a
-/// routing decision: it is treated like a trap.
-fn convert_effects(effects: Vec<wit::Effect>) -> Result<Vec<Effect>, String> {
+/// A delivery target that is not a full JID, or XML that is not a stanza,
+/// is a broken plugin, not a routing decision: it is treated like a trap.
+fn convert_effects(effects: Vec<wit::Effect>, owner: &Arc<str>) -> Result<Vec<Effect>, String> {
     effects
         .into_iter()
         .map(|e| match e {
@@ -180,8 +254,40 @@ fn convert_effects(effects: Vec<wit::Effect>) -> Result<Vec<Effect>, String> {
             wit::Effect::Bounce(e) => Ok(Effect::Bounce(error_from_wit(e))),
             wit::Effect::StoreOffline => Ok(Effect::StoreOffline),
             wit::Effect::FlushOffline => Ok(Effect::FlushOffline),
+            wit::Effect::Send(xml) => built_stanza(&xml).map(Effect::Send),
+            wit::Effect::ReplaceChild(xml) => parse_child(&xml).map(Effect::ReplaceChild),
+            wit::Effect::StoreAmp(expires_at_ms) => Ok(Effect::StoreAmp { owner: owner.clone(), expires_at_ms }),
         })
         .collect()
+}
+
+/// A stanza a plugin serialised for `send`: it must parse and name a
+/// recipient.
+fn built_stanza(xml: &str) -> Result<Stanza, String> {
+    let el = Element::from_xml(xml, ns::CLIENT).map_err(|e| format!("sent XML does not parse: {e}"))?;
+    match Stanza::from_element(el) {
+        Some(Ok(s)) if s.to.is_some() => Ok(s),
+        Some(Ok(_)) => Err("sent stanza has no 'to'".to_owned()),
+        Some(Err((_, e))) => Err(format!("sent stanza has a bad address: {e}")),
+        None => Err("sent XML is not a stanza".to_owned()),
+    }
+}
+
+/// A child element a plugin serialised for `replace-child` or a kept copy.
+fn parse_child(xml: &str) -> Result<Element, String> {
+    Element::from_xml(xml, ns::CLIENT).map_err(|e| format!("replacement child does not parse: {e}"))
+}
+
+/// Replaces `el`'s first child with `child`'s name and namespace (or
+/// appends `child`): the `replace-child` effect.
+pub fn replace_child(el: &mut Element, child: Element) {
+    use crate::xml::Node;
+    let slot =
+        el.children.iter_mut().find(|c| matches!(c, Node::Element(e) if e.name == child.name && e.ns == child.ns));
+    match slot {
+        Some(slot) => *slot = Node::Element(child),
+        None => el.children.push(Node::Element(child)),
+    }
 }
 
 fn faulted(stanza: Stanza, info: &PluginInfo, error: String) -> ChainOutcome {
@@ -195,10 +301,38 @@ mod tests {
 
     #[test]
     fn malformed_deliver_target_is_a_contract_fault() {
-        let err = convert_effects(vec![wit::Effect::Deliver("juliet@example.com".into())]).unwrap_err();
+        let owner: Arc<str> = "message".into();
+        let err = convert_effects(vec![wit::Effect::Deliver("juliet@example.com".into())], &owner).unwrap_err();
         assert!(err.contains("not a full JID"), "{err}");
-        let ok = convert_effects(vec![wit::Effect::Deliver("juliet@example.com/balcony".into())]).unwrap();
+        let ok = convert_effects(vec![wit::Effect::Deliver("juliet@example.com/balcony".into())], &owner).unwrap();
         assert!(matches!(&ok[..], [Effect::Deliver(j)] if j.resource().as_str() == "balcony"));
+    }
+
+    #[test]
+    fn replaced_children_and_sent_stanzas_must_parse() {
+        let mut s = crate::plugin::tests::message("juliet@example.com", "chat", "hi");
+        let owner: Arc<str> = "amp".into();
+        let effects = vec![
+            wit::Effect::ReplaceChild("<body>changed</body>".into()),
+            wit::Effect::Send("<message from='example.com' to='romeo@example.com/r' id='e'/>".into()),
+            wit::Effect::StoreAmp(Some(42)),
+        ];
+        match convert_effects(effects, &owner).unwrap().as_slice() {
+            [Effect::ReplaceChild(el), Effect::Send(sent), Effect::StoreAmp { owner, expires_at_ms: Some(42) }] => {
+                replace_child(&mut s.el, el.clone());
+                assert_eq!(s.el.child("body", ns::CLIENT).unwrap().text(), "changed");
+                assert_eq!(s.el.children.len(), 1, "replaced, not appended");
+                replace_child(&mut s.el, Element::new("amp", ns::AMP));
+                assert!(s.el.child("amp", ns::AMP).is_some(), "appended when missing");
+                assert_eq!(sent.id(), Some("e"));
+                assert_eq!(&**owner, "amp");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        for bad in ["<message", "<message id='no-to'/>", "<stream/>"] {
+            assert!(convert_effects(vec![wit::Effect::Send(bad.into())], &owner).is_err(), "{bad}");
+        }
+        assert!(convert_effects(vec![wit::Effect::ReplaceChild("<a><b></a>".into())], &owner).is_err());
     }
 
     #[test]

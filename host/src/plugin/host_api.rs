@@ -12,7 +12,7 @@ use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::{kind_to_wit, message_type_to_wit, wit, xmpp};
-use super::{SessionView, StanzaContext};
+use super::{PluginEnv, SessionView, StanzaContext};
 use crate::xml::{Element, Node};
 use crate::xmpp::{BareJid, Stanza, StanzaKind};
 
@@ -24,6 +24,7 @@ pub struct StanzaSlot(pub(super) Option<Stanza>);
 struct CallScope {
     sessions: Arc<dyn SessionView>,
     recipient_exists: bool,
+    sender_may_see_presence: bool,
 }
 
 /// Everything one plugin instance's `Store` carries.
@@ -35,25 +36,38 @@ pub(super) struct State {
     pub(super) memory: MemoryCap,
     scope: Option<CallScope>,
     plugin: Arc<str>,
+    env: Arc<PluginEnv>,
+    /// The stanza slot's table index (see `reserve_slot`).
+    slot_rep: Option<u32>,
     /// The thread's CPU clock when the current call started.
     call_started: std::time::Duration,
 }
 
 impl State {
-    pub(super) fn new(plugin: Arc<str>, memory_bytes: usize) -> Self {
+    pub(super) fn new(plugin: Arc<str>, memory_bytes: usize, env: Arc<PluginEnv>) -> Self {
         State {
             table: ResourceTable::new(),
             wasi: WasiCtx::builder().build(),
             memory: MemoryCap::new(memory_bytes),
             scope: None,
             plugin,
+            env,
+            slot_rep: None,
             call_started: std::time::Duration::ZERO,
         }
     }
 
     /// Reserves the stanza slot; the handle is reused for every call.
     pub(super) fn reserve_slot(&mut self) -> wasmtime::Result<Resource<StanzaSlot>> {
-        Ok(self.table.push(StanzaSlot(None))?)
+        let slot = self.table.push(StanzaSlot(None))?;
+        self.slot_rep = Some(slot.rep());
+        Ok(slot)
+    }
+
+    /// The stanza of the current call, for imports that take no handle.
+    fn current(&self) -> Option<&Stanza> {
+        let handle = Resource::<StanzaSlot>::new_borrow(self.slot_rep?);
+        self.table.get(&handle).ok()?.0.as_ref()
     }
 
     /// The slot a stanza is lent through; filled by the caller for one call.
@@ -63,7 +77,11 @@ impl State {
 
     /// Scopes the session view and the recipient answer to the coming call.
     pub(super) fn enter(&mut self, ctx: &StanzaContext) {
-        self.scope = Some(CallScope { sessions: ctx.sessions.clone(), recipient_exists: ctx.recipient_exists });
+        self.scope = Some(CallScope {
+            sessions: ctx.sessions.clone(),
+            recipient_exists: ctx.recipient_exists,
+            sender_may_see_presence: ctx.sender_may_see_presence,
+        });
         self.memory.refused = false;
         self.start_clock();
     }
@@ -198,6 +216,15 @@ impl xmpp::sm::stanza::HostStanza for State {
         Ok(self.stanza(&s)?.el.child(&name, &ns).map(Element::text))
     }
 
+    fn child_element(
+        &mut self,
+        s: Resource<StanzaSlot>,
+        name: String,
+        ns: String,
+    ) -> wasmtime::Result<Option<wit::ElementView>> {
+        Ok(self.stanza(&s)?.el.child(&name, &ns).map(element_view))
+    }
+
     fn to_xml(&mut self, s: Resource<StanzaSlot>) -> wasmtime::Result<String> {
         let mut out = String::new();
         write_element(&self.stanza(&s)?.el, "", &mut out);
@@ -225,6 +252,75 @@ impl xmpp::sm::sessions::Host for State {
 
     fn recipient_exists(&mut self) -> wasmtime::Result<bool> {
         Ok(self.scope.as_ref().is_some_and(|s| s.recipient_exists))
+    }
+
+    fn sender_may_see_presence(&mut self) -> wasmtime::Result<bool> {
+        Ok(self.scope.as_ref().is_some_and(|s| s.sender_may_see_presence))
+    }
+}
+
+impl xmpp::sm::server::Host for State {
+    fn now_ms(&mut self) -> wasmtime::Result<i64> {
+        Ok(self.env.clock.now_ms())
+    }
+
+    fn config(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+        Ok(self.env.settings.get(&*self.plugin).and_then(|s| s.get(&key)).cloned())
+    }
+}
+
+impl xmpp::sm::amp_conditions::Host for State {
+    fn declared(&mut self) -> wasmtime::Result<Vec<wit::ConditionInfo>> {
+        Ok(self.env.conditions.load().list())
+    }
+
+    fn validate(&mut self, name: String, value: String) -> wasmtime::Result<bool> {
+        Ok(self.env.conditions.load().validate(&name, &value))
+    }
+
+    fn evaluate(&mut self, name: String, value: String, disposition: wit::Disposition) -> wasmtime::Result<bool> {
+        let Some(stanza) = self.current() else {
+            return Err(wasmtime::format_err!("amp-conditions.evaluate called outside of a process call"));
+        };
+        let info = message_info(stanza);
+        Ok(self.env.conditions.load().evaluate(&name, &value, &info, &disposition))
+    }
+}
+
+/// The narrow view of a message custom AMP conditions get.
+fn message_info(stanza: &Stanza) -> wit::MessageInfo {
+    let mut size = Vec::new();
+    stanza.el.write_to(&mut size, crate::xmpp::ns::CLIENT);
+    wit::MessageInfo {
+        from: stanza.from.as_ref().map(|j| j.to_string()).unwrap_or_default(),
+        to: stanza.to.as_ref().map(|j| j.to_string()).unwrap_or_default(),
+        message_type: message_type_to_wit(stanza.message_type()),
+        id: stanza.id().map(str::to_owned),
+        body: stanza.el.child("body", crate::xmpp::ns::CLIENT).map(Element::text),
+        size: u32::try_from(size.len()).unwrap_or(u32::MAX),
+    }
+}
+
+/// Two levels of `el`, for the `child-element` accessor.
+fn element_view(el: &Element) -> wit::ElementView {
+    let attrs = |e: &Element| e.attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    wit::ElementView {
+        name: el.name.to_string(),
+        ns: el.ns.to_string(),
+        attrs: attrs(el),
+        children: el
+            .children
+            .iter()
+            .filter_map(|c| match c {
+                Node::Element(c) => Some(wit::LeafView {
+                    name: c.name.to_string(),
+                    ns: c.ns.to_string(),
+                    attrs: attrs(c),
+                    text: c.text(),
+                }),
+                Node::Text(_) => None,
+            })
+            .collect(),
     }
 }
 

@@ -42,7 +42,7 @@ use arc_swap::ArcSwap;
 use wasmtime::component::{Component, HasSelf, Linker};
 
 pub use builtin::GUEST_DIR;
-pub use chain::{ChainOutcome, Effect, PluginChain, PluginInfo};
+pub use chain::{ChainOutcome, Effect, Fate, PluginChain, PluginInfo, Recheck, replace_child};
 
 use bindings::{SmPlugin, SmPluginPre, kind_from_wit};
 use builtin::Origin;
@@ -94,6 +94,66 @@ pub struct StanzaContext {
     /// Whether the addressee has an account here (looked up by the host, so
     /// plugins never reach the database).
     pub recipient_exists: bool,
+    /// Whether the sender may see the addressee's presence (XEP-0079 §9,
+    /// ruling D15); resolved only for messages that carry `<amp>`.
+    pub sender_may_see_presence: bool,
+}
+
+impl StanzaContext {
+    /// A context with nothing resolved but the session view.
+    pub fn new(sessions: Arc<dyn SessionView>, recipient_exists: bool) -> Self {
+        StanzaContext { sessions, recipient_exists, sender_may_see_presence: false }
+    }
+}
+
+/// Custom XEP-0079 conditions (`amp-condition` components) as the
+/// `amp-conditions` import serves them to session-manager plugins.
+pub trait AmpConditions: Send + Sync + 'static {
+    /// Every loaded condition's declaration.
+    fn list(&self) -> Vec<ConditionInfo>;
+    /// Whether `value` is well-formed for `name` (false if unknown).
+    fn validate(&self, name: &str, value: &str) -> bool;
+    /// Whether `name`/`value` is met; a faulting condition is "not met".
+    fn evaluate(&self, name: &str, value: &str, message: &MessageInfo, disposition: &Disposition) -> bool;
+}
+
+pub use bindings::xmpp::sm::types::{ConditionInfo, DeliverValue, Disposition, MessageInfo};
+
+/// No custom conditions loaded.
+pub struct NoConditions;
+
+impl AmpConditions for NoConditions {
+    fn list(&self) -> Vec<ConditionInfo> {
+        Vec::new()
+    }
+    fn validate(&self, _: &str, _: &str) -> bool {
+        false
+    }
+    fn evaluate(&self, _: &str, _: &str, _: &MessageInfo, _: &Disposition) -> bool {
+        false
+    }
+}
+
+/// What plugins may ask the host besides the stanza: the clock, their own
+/// settings, the custom AMP conditions. Shared by every instance.
+pub struct PluginEnv {
+    /// The server's clock (`server.now-ms`).
+    pub clock: Arc<crate::clock::Clock>,
+    /// Settings per plugin id (`server.config`).
+    pub settings: std::collections::HashMap<String, std::collections::BTreeMap<String, String>>,
+    /// Custom AMP conditions (`amp-conditions`); swappable because they
+    /// are compiled by this host's engine, after it exists.
+    pub conditions: ArcSwap<Box<dyn AmpConditions>>,
+}
+
+impl Default for PluginEnv {
+    fn default() -> Self {
+        PluginEnv {
+            clock: Arc::new(crate::clock::Clock::new()),
+            settings: Default::default(),
+            conditions: ArcSwap::from_pointee(Box::new(NoConditions)),
+        }
+    }
 }
 
 /// Why a plugin could not be loaded; each names the plugin and its file.
@@ -173,11 +233,17 @@ pub struct PluginHost {
     runtime: Arc<Runtime>,
     linker: Linker<State>,
     chain: ArcSwap<PluginChain>,
+    env: Arc<PluginEnv>,
 }
 
 impl PluginHost {
     /// Sets up the engine (with its epoch ticker) and an empty chain.
     pub fn new(limits: Limits) -> Result<PluginHost, PluginError> {
+        Self::with_env(limits, PluginEnv::default())
+    }
+
+    /// [`PluginHost::new`] with the clock, settings and conditions plugins see.
+    pub fn with_env(limits: Limits, env: PluginEnv) -> Result<PluginHost, PluginError> {
         let engine_err = |e: wasmtime::Error| PluginError::Engine(format!("{e:#}"));
         let runtime = Runtime::new(&limits).map_err(engine_err)?;
         let mut linker = Linker::new(&runtime.engine);
@@ -185,7 +251,7 @@ impl PluginHost {
         stdio::shadow_blocking_calls(&mut linker).map_err(engine_err)?;
         SmPlugin::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s).map_err(engine_err)?;
         let chain = ArcSwap::from_pointee(PluginChain::new(Vec::new()));
-        Ok(PluginHost { runtime: Arc::new(runtime), linker, chain })
+        Ok(PluginHost { runtime: Arc::new(runtime), linker, chain, env: Arc::new(env) })
     }
 
     /// Loads `ids` in chain order and publishes the new chain; on any error
@@ -227,6 +293,11 @@ impl PluginHost {
         ids
     }
 
+    /// The clock, settings and conditions plugins see.
+    pub fn env(&self) -> &Arc<PluginEnv> {
+        &self.env
+    }
+
     /// The current chain; cheap (one atomic load), take it once per stanza.
     pub fn chain(&self) -> Arc<PluginChain> {
         self.chain.load_full()
@@ -246,7 +317,7 @@ impl PluginHost {
             |e: wasmtime::Error| PluginError::Link { id: id.to_owned(), file: file.clone(), detail: format!("{e:#}") };
         let pre = self.linker.instantiate_pre(&component).map_err(link_err)?;
         let pre = SmPluginPre::new(pre).map_err(link_err)?;
-        let pool = Pool::new(pre, self.runtime.clone(), id);
+        let pool = Pool::new(pre, self.runtime.clone(), id, self.env.clone());
         let start_err = |detail: String| PluginError::Start { id: id.to_owned(), file: file.clone(), detail };
         let mut warm = pool.instantiate().map_err(|e| start_err(format!("{e:#}")))?;
         let manifest = warm.manifest(pool.deadline_ticks()).map_err(|f| start_err(f.error))?;

@@ -11,10 +11,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use wasmtime::component::Resource;
 use wasmtime::{Store, UpdateDeadline};
 
-use super::StanzaContext;
 use super::bindings::{SmPlugin, SmPluginPre, wit};
 use super::engine::Runtime;
 use super::host_api::{StanzaSlot, State};
+use super::{PluginEnv, StanzaContext};
 use crate::xmpp::Stanza;
 
 /// One ready instance with its store and its reserved stanza slot.
@@ -62,6 +62,28 @@ impl Warm {
         (stanza, result.map_err(|e| self.fault(e)))
     }
 
+    /// Lends a stored message to the guest's `recheck` (its expiry came).
+    pub(super) fn recheck(
+        &mut self,
+        stanza: Stanza,
+        ctx: &StanzaContext,
+        deadline_ticks: u64,
+    ) -> (Stanza, Result<wit::Recheck, Fault>) {
+        let data = self.store.data_mut();
+        match data.slot_mut(&self.slot) {
+            Ok(entry) => *entry = Some(stanza),
+            Err(e) => return (stanza, Err(self.fault(e))),
+        }
+        data.enter(ctx);
+        self.store.set_epoch_deadline(deadline_ticks);
+        let borrow = Resource::new_borrow(self.slot.rep());
+        let result = self.bindings.xmpp_sm_plugin().call_recheck(&mut self.store, borrow);
+        let Some(stanza) = self.store.data_mut().take_back(&self.slot) else {
+            unreachable!("the stanza slot was filled above and is emptied only by take_back()")
+        };
+        (stanza, result.map_err(|e| self.fault(e)))
+    }
+
     /// Names the fault in one line (deadline, memory limit or another trap);
     /// the full error with its wasm backtrace goes to the debug log.
     fn fault(&self, e: wasmtime::Error) -> Fault {
@@ -84,13 +106,14 @@ pub(super) struct Pool {
     pre: SmPluginPre<State>,
     runtime: Arc<Runtime>,
     plugin: Arc<str>,
+    env: Arc<PluginEnv>,
     idle: Mutex<Vec<Warm>>,
 }
 
 impl Pool {
-    pub(super) fn new(pre: SmPluginPre<State>, runtime: Arc<Runtime>, plugin: &str) -> Self {
+    pub(super) fn new(pre: SmPluginPre<State>, runtime: Arc<Runtime>, plugin: &str, env: Arc<PluginEnv>) -> Self {
         let idle = Mutex::new(Vec::with_capacity(runtime.pool_size));
-        Pool { pre, runtime, plugin: plugin.into(), idle }
+        Pool { pre, runtime, plugin: plugin.into(), env, idle }
     }
 
     pub(super) fn deadline_ticks(&self) -> u64 {
@@ -116,7 +139,7 @@ impl Pool {
 
     /// Builds a fresh instance from the pre-linked component.
     pub(super) fn instantiate(&self) -> wasmtime::Result<Warm> {
-        let mut state = State::new(self.plugin.clone(), self.runtime.memory_bytes);
+        let mut state = State::new(self.plugin.clone(), self.runtime.memory_bytes, self.env.clone());
         let slot = state.reserve_slot()?;
         let mut store = Store::new(&self.runtime.engine, state);
         store.limiter(|s| &mut s.memory);

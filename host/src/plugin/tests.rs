@@ -29,7 +29,7 @@ fn info(resource: &str, priority: i8, available: bool) -> ResourceInfo {
 /// registered but offline.
 pub(super) fn ctx(recipient_exists: bool) -> StanzaContext {
     let sessions = HashMap::from([(JULIET.to_owned(), vec![info("balcony", 1, true), info("chamber", 5, true)])]);
-    StanzaContext { sessions: Arc::new(FakeSessions(sessions)), recipient_exists }
+    StanzaContext::new(Arc::new(FakeSessions(sessions)), recipient_exists)
 }
 
 pub(super) fn message(to: &str, ty: &str, body: &str) -> Stanza {
@@ -185,7 +185,7 @@ fn load_errors_name_the_plugin_and_keep_the_old_chain() {
     for id in ["message", "fault-trap", "fault-spin", "fault-hog"] {
         assert!(known.contains(&id.to_owned()), "{known:?}");
     }
-    assert_eq!(host.known_ids(None), ["message", "msgoffline"]);
+    assert_eq!(host.known_ids(None), ["amp", "message", "msgoffline"]);
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! sessions, error replies back to senders, and the effects the plugin chain
 //! returns. Plugins never touch sockets; this is where their decisions land.
 
+pub mod expiry;
 pub mod offline;
 
 use crate::plugin::{ChainOutcome, Effect};
@@ -78,10 +79,13 @@ pub async fn apply(svc: &Services, outcome: ChainOutcome) {
 
 /// Performs plugin effects for `stanza`, in order. The stanza is
 /// serialised once; the last delivery takes those bytes, earlier ones copy.
+/// A `ReplaceChild` changes the stanza for the effects after it.
 pub async fn perform(svc: &Services, s: &Stanza, effects: Vec<Effect>) {
     let mut bytes: Option<Vec<u8>> = None;
     let mut deliveries_left = effects.iter().filter(|e| matches!(e, Effect::Deliver(_))).count();
+    let mut current = std::borrow::Cow::Borrowed(s);
     for effect in effects {
+        let s: &Stanza = &current;
         match effect {
             Effect::Deliver(to) => {
                 deliveries_left -= 1;
@@ -111,6 +115,42 @@ pub async fn perform(svc: &Services, s: &Stanza, effects: Vec<Effect>) {
                     offline::flush(svc, from).await;
                 }
             }
+            Effect::Send(built) => send_local(svc, &built).await,
+            Effect::ReplaceChild(child) => {
+                crate::plugin::replace_child(&mut current.to_mut().el, child);
+                bytes = None;
+            }
+            Effect::StoreAmp { owner, expires_at_ms } => {
+                if let Err(err) = offline::store_amp(svc, s, &owner, expires_at_ms).await {
+                    bounce(svc, s, err).await;
+                }
+            }
         }
+    }
+}
+
+/// Routes a stanza a plugin built (an XEP-0079 event) to its local
+/// addressee: the session `to` names, else kept offline for the account
+/// (XEP-0160 §3 allows storing XEP-0079 messages; ruling D16), so an
+/// event for a sender who went offline is read at the next login.
+pub async fn send_local(svc: &Services, stanza: &Stanza) {
+    let Some(to) = stanza.to.as_ref() else { return };
+    if let Ok(full) = to.try_as_full()
+        && send_stanza(svc, full, stanza).await
+    {
+        return;
+    }
+    let bare = to.to_bare();
+    if bare.node().is_none() || !svc.is_local_domain(bare.domain().as_str()) {
+        return tracing::warn!(to = %to, "a plugin sent a stanza to a non-local address; dropped");
+    }
+    if let Some(tx) = svc.registry.available_senders(&bare).into_iter().next() {
+        let _ = tx.send(Outbound::Data(serialise(stanza))).await;
+        return;
+    }
+    let mut kept = stanza.clone();
+    kept.set_to(Jid::from(bare));
+    if let Err(err) = offline::store(svc, &kept).await {
+        tracing::warn!(to = %to, error = %err, "an event for an offline user could not be stored; dropped");
     }
 }

@@ -3,12 +3,14 @@
 //! each message with an XEP-0203 delay and deletes it only after the
 //! session's writer has put it on the socket.
 
-use super::serialise;
+use super::{expiry, serialise};
 use crate::services::Services;
 use crate::sm::registry::Outbound;
 use crate::store::StoreError;
+use crate::store::StoredMessage;
+use crate::store::amp::AmpMessage;
 use crate::xml::Element;
-use crate::xmpp::datetime::{format_ms, now_ms};
+use crate::xmpp::datetime::format_ms;
 use crate::xmpp::{Condition, ErrorType, FullJid, Stanza, StanzaError, ns};
 use tokio::sync::oneshot;
 
@@ -25,18 +27,88 @@ pub async fn store(svc: &Services, stanza: &Stanza) -> Result<(), StanzaError> {
     };
     let result = svc
         .offline
-        .append(to.to_bare().as_str(), from.to_bare().as_str(), now_ms(), &serialise(stanza), svc.offline_limits)
+        .append(
+            to.to_bare().as_str(),
+            from.to_bare().as_str(),
+            svc.clock.now_ms(),
+            &serialise(stanza),
+            svc.offline_limits,
+        )
         .await;
-    match result {
-        Ok(()) => Ok(()),
-        Err(StoreError::QuotaExceeded) => {
-            Err(StanzaError::new(Condition::ServiceUnavailable).with_text("Offline messages queue is full"))
+    result.map_err(store_error)
+}
+
+/// What the sender is told when storing failed.
+fn store_error(e: StoreError) -> StanzaError {
+    match e {
+        StoreError::QuotaExceeded => {
+            StanzaError::new(Condition::ServiceUnavailable).with_text("Offline messages queue is full")
         }
-        Err(e) => {
+        e => {
             tracing::error!(error = %e, "storing an offline message failed");
             let mut err = StanzaError::new(Condition::InternalServerError);
             err.kind = ErrorType::Wait;
-            Err(err)
+            err
+        }
+    }
+}
+
+/// Stores `stanza`, which carries XEP-0079 rules, in the AMP store for
+/// plugin `owner`, indexed by its next expiry (XEP-0079 §7), and wakes
+/// the sweeper when that expiry may be the earliest.
+pub async fn store_amp(
+    svc: &Services,
+    stanza: &Stanza,
+    owner: &str,
+    expires_at_ms: Option<i64>,
+) -> Result<(), StanzaError> {
+    let (Some(to), Some(from)) = (&stanza.to, &stanza.from) else {
+        return Err(StanzaError::new(Condition::BadRequest));
+    };
+    let (recipient, sender) = (to.to_bare(), from.to_bare());
+    let stamp = svc.clock.now_ms();
+    let bytes = serialise(stanza);
+    let result =
+        svc.amp.append(recipient.as_str(), sender.as_str(), owner, stamp, expires_at_ms, &bytes, svc.amp_limits).await;
+    result.map_err(store_error)?;
+    if expires_at_ms.is_some() {
+        svc.expiry.stored();
+    }
+    Ok(())
+}
+
+/// One message waiting in either store.
+enum Waiting {
+    Plain(StoredMessage),
+    Amp(AmpMessage),
+}
+
+impl Waiting {
+    fn stamp_ms(&self) -> i64 {
+        match self {
+            Waiting::Plain(m) => m.stamp_ms,
+            Waiting::Amp(m) => m.stamp_ms,
+        }
+    }
+}
+
+/// Interleaves the two stores' batches by arrival time (plain first on a
+/// tie). A batch that came back full may have more rows after it, so the
+/// merge stops when such a batch runs out: the next round fetches again.
+fn merge(plain: Vec<StoredMessage>, plain_full: bool, amp: Vec<AmpMessage>, amp_full: bool) -> Vec<Waiting> {
+    let mut out = Vec::with_capacity(plain.len() + amp.len());
+    let (mut p, mut a) = (plain.into_iter().peekable(), amp.into_iter().peekable());
+    loop {
+        let next = match (p.peek(), a.peek()) {
+            (Some(x), Some(y)) if x.stamp_ms <= y.stamp_ms => p.next().map(Waiting::Plain),
+            (Some(_), Some(_)) => a.next().map(Waiting::Amp),
+            (Some(_), None) if !amp_full => p.next().map(Waiting::Plain),
+            (None, Some(_)) if !plain_full => a.next().map(Waiting::Amp),
+            _ => None,
+        };
+        match next {
+            Some(w) => out.push(w),
+            None => return out,
         }
     }
 }
@@ -45,19 +117,40 @@ pub async fn store(svc: &Services, stanza: &Stanza) -> Result<(), StanzaError> {
 /// first. Rows go only after the writer confirmed the bytes were written;
 /// if the session ends or the server dies first, they stay and are
 /// delivered again next time (at least once, never lost).
+///
+/// Both stores are drained, interleaved by arrival time: the plain one and
+/// the AMP one. AMP messages whose expiry has passed are settled first
+/// ([`expiry::sweep`], D18), so an expired message is never delivered even
+/// when its owner logs in before the sweeper ran.
 pub async fn flush(svc: &Services, to: &FullJid) {
     let Some(tx) = svc.registry.sender(to) else { return };
     let bare = to.to_bare();
     let domain = to.domain().as_str();
+    while expiry::sweep(svc, Some(bare.as_str()), svc.clock.now_ms()).await as u32 == expiry::SWEEP_BATCH {}
     loop {
-        let batch = match svc.offline.fetch(bare.as_str(), FLUSH_BATCH).await {
-            Ok(batch) if batch.is_empty() => return,
-            Ok(batch) => batch,
-            Err(e) => return tracing::error!(error = %e, "fetching offline messages failed"),
+        let plain = svc.offline.fetch(bare.as_str(), FLUSH_BATCH).await;
+        let amp = svc.amp.fetch(bare.as_str(), FLUSH_BATCH).await;
+        let (plain, amp) = match (plain, amp) {
+            (Ok(p), Ok(a)) if p.is_empty() && a.is_empty() => return,
+            (Ok(p), Ok(a)) => (p, a),
+            (Err(e), _) | (_, Err(e)) => return tracing::error!(error = %e, "fetching offline messages failed"),
         };
-        let mut ids = Vec::with_capacity(batch.len());
-        for m in &batch {
-            match delayed(&m.stanza, domain, m.stamp_ms) {
+        let full = |n: usize| n as u32 == FLUSH_BATCH;
+        let (plain_full, amp_full) = (full(plain.len()), full(amp.len()));
+        let batch = merge(plain, plain_full, amp, amp_full);
+        let (mut plain_ids, mut amp_ids) = (Vec::new(), Vec::new());
+        for waiting in &batch {
+            let (id, stanza) = match waiting {
+                Waiting::Plain(m) => {
+                    plain_ids.push(m.id);
+                    (m.id, &m.stanza)
+                }
+                Waiting::Amp(m) => {
+                    amp_ids.push(m.id);
+                    (m.id, &m.stanza)
+                }
+            };
+            match delayed(stanza, domain, waiting.stamp_ms()) {
                 Some(bytes) => {
                     if tx.send(Outbound::Data(bytes)).await.is_err() {
                         return;
@@ -66,19 +159,22 @@ pub async fn flush(svc: &Services, to: &FullJid) {
                 // Only a bug or a hand-edited database can get here; the row
                 // is logged in full before it goes, so nothing vanishes unseen.
                 None => {
-                    tracing::error!(id = m.id, stanza = %String::from_utf8_lossy(&m.stanza), "dropping an unreadable offline message")
+                    tracing::error!(id, stanza = %String::from_utf8_lossy(stanza), "dropping an unreadable offline message")
                 }
             }
-            ids.push(m.id);
         }
         let (ack, written) = oneshot::channel();
         if tx.send(Outbound::Ack(ack)).await.is_err() || written.await.is_err() {
             return;
         }
-        if let Err(e) = svc.offline.delete(&ids).await {
+        let deleted = match svc.offline.delete(&plain_ids).await {
+            Ok(()) => svc.amp.delete(&amp_ids).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = deleted {
             return tracing::error!(error = %e, "deleting flushed offline messages failed; they will come again");
         }
-        tracing::debug!(count = ids.len(), jid = %to, "offline messages delivered");
+        tracing::debug!(count = batch.len(), jid = %to, "offline messages delivered");
     }
 }
 
@@ -95,6 +191,35 @@ fn delayed(stored: &[u8], domain: &str, stamp_ms: i64) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn plain(id: i64, stamp_ms: i64) -> StoredMessage {
+        StoredMessage { id, stamp_ms, stanza: Vec::new() }
+    }
+
+    fn amp(id: i64, stamp_ms: i64) -> AmpMessage {
+        AmpMessage { id, sender: String::new(), owner: "amp".into(), stamp_ms, expires_at_ms: None, stanza: Vec::new() }
+    }
+
+    fn order(batch: &[Waiting]) -> Vec<String> {
+        batch
+            .iter()
+            .map(|w| match w {
+                Waiting::Plain(m) => format!("p{}", m.id),
+                Waiting::Amp(m) => format!("a{}", m.id),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn stores_interleave_by_arrival_and_stop_where_a_full_batch_ends() {
+        let both = merge(vec![plain(1, 10), plain(2, 30)], false, vec![amp(7, 20), amp(8, 30)], false);
+        assert_eq!(order(&both), ["p1", "a7", "p2", "a8"]);
+        // The plain batch was full: rows after stamp 30 may exist, so the
+        // AMP row at 40 waits for the next round.
+        let partial = merge(vec![plain(1, 10), plain(2, 30)], true, vec![amp(7, 20), amp(8, 40)], false);
+        assert_eq!(order(&partial), ["p1", "a7", "p2"]);
+        assert_eq!(order(&merge(Vec::new(), false, vec![amp(1, 5)], false)), ["a1"]);
+    }
 
     #[test]
     fn delay_is_appended_with_domain_and_utc_stamp() {

@@ -24,6 +24,9 @@ pub async fn handle(svc: &Services, session: &Session, stanza: Stanza) {
             router::bounce(svc, &stanza, StanzaError::new(Condition::RemoteServerNotFound)).await
         }
         Some(to) if to.node().is_none() => answer_here(svc, session, &stanza, kind, Addressee::Server).await,
+        Some(to) if amp_service(svc).is_some_and(|jid| jid == to.to_bare().as_str()) => {
+            answer_here(svc, session, &stanza, kind, Addressee::AmpService).await
+        }
         Some(to) => match to.try_as_full() {
             Err(bare) if *bare == own_bare => answer_here(svc, session, &stanza, kind, Addressee::Account).await,
             Ok(full) => {
@@ -49,6 +52,16 @@ pub async fn handle(svc: &Services, session: &Session, stanza: Stanza) {
 enum Addressee {
     Server,
     Account,
+    /// The XEP-0079 service at `sess-man/plugins-conf/amp/amp-jid`.
+    AmpService,
+}
+
+/// The AMP service's address while a plugin provides XEP-0079.
+fn amp_service(svc: &Services) -> Option<&str> {
+    if !svc.plugins.chain().has_feature(ns::AMP) {
+        return None;
+    }
+    svc.plugins.env().settings.get("amp")?.get("amp-jid").map(String::as_str)
 }
 
 async fn answer_here(svc: &Services, session: &Session, stanza: &Stanza, kind: IqType, to: Addressee) {
@@ -76,8 +89,21 @@ fn answer(svc: &Services, payload: &Element, kind: IqType, to: Addressee) -> Res
         )),
         (IqType::Set, ns::SESSION, "session") => Ok(None),
         (IqType::Get, ns::DISCO_INFO, "query") if payload.attr("node").is_none() => Ok(Some(disco_info(svc, to))),
+        (IqType::Get, ns::DISCO_INFO, "query") if to != Addressee::Account => {
+            node_info(svc, payload.attr("node").unwrap_or_default())
+                .map(Some)
+                .ok_or(StanzaError::new(Condition::ItemNotFound))
+        }
         (IqType::Get, ns::DISCO_ITEMS, "query") if payload.attr("node").is_none() => {
-            Ok(Some(Element::new("query", ns::DISCO_ITEMS)))
+            let mut items = Element::new("query", ns::DISCO_ITEMS);
+            if let (Addressee::Server, Some(jid)) = (to, amp_service(svc)) {
+                items.push_child(
+                    Element::new("item", ns::DISCO_ITEMS)
+                        .with_attr("jid", jid)
+                        .with_attr("name", "Advanced Message Processing"),
+                );
+            }
+            Ok(Some(items))
         }
         (IqType::Get, ns::DISCO_INFO | ns::DISCO_ITEMS, "query") => Err(StanzaError::new(Condition::ItemNotFound)),
         _ => Err(StanzaError::new(Condition::ServiceUnavailable)),
@@ -96,8 +122,18 @@ fn disco_info(svc: &Services, to: Addressee) -> Element {
         Addressee::Account => {
             Element::new("identity", ns::DISCO_INFO).with_attr("category", "account").with_attr("type", "registered")
         }
+        Addressee::AmpService => Element::new("identity", ns::DISCO_INFO)
+            .with_attr("category", "component")
+            .with_attr("type", "generic")
+            .with_attr("name", "Advanced Message Processing"),
     };
     q.push_child(identity);
+    if to == Addressee::AmpService {
+        // The service answers like the AMP node, plus disco itself.
+        let mut features = node_features(svc, ns::AMP);
+        features.extend([ns::DISCO_INFO.to_owned(), ns::DISCO_ITEMS.to_owned()]);
+        return with_features(q, features);
+    }
     let mut features: Vec<String> = vec![ns::DISCO_INFO.into(), ns::DISCO_ITEMS.into()];
     if to == Addressee::Server {
         features.push(ns::PING.into());
@@ -105,14 +141,41 @@ fn disco_info(svc: &Services, to: Addressee) -> Element {
         if svc.config.registration {
             features.push(ns::REGISTER.into());
         }
+        // `{node}?…` features (XEP-0079 R12) belong to their node.
         for p in svc.plugins.chain().plugins() {
-            features.extend(p.features.iter().cloned());
+            features.extend(p.features.iter().filter(|f| !f.contains('?')).cloned());
         }
     }
+    with_features(q, features)
+}
+
+fn with_features(mut q: Element, mut features: Vec<String>) -> Element {
     features.sort();
     features.dedup();
     for f in features {
         q.push_child(Element::new("feature", ns::DISCO_INFO).with_attr("var", f));
     }
     q
+}
+
+/// The features plugins declare for `node`: the node itself and every
+/// `{node}?…` feature (XEP-0079 §2.1.1: the `…/amp` node lists the
+/// supported actions and conditions, R8, R10, R12).
+fn node_features(svc: &Services, node: &str) -> Vec<String> {
+    let chain = svc.plugins.chain();
+    let all = chain.plugins().iter().flat_map(|p| p.features.iter());
+    all.filter(|f| f.strip_prefix(node).is_some_and(|rest| rest.is_empty() || rest.starts_with('?'))).cloned().collect()
+}
+
+/// XEP-0030 §3.2 info for a node a plugin provides; `None` (item-not-found)
+/// for any other node, so with AMP disabled its node disappears too.
+fn node_info(svc: &Services, node: &str) -> Option<Element> {
+    let features = node_features(svc, node);
+    if !features.iter().any(|f| f.contains('?')) {
+        return None;
+    }
+    let q = Element::new("query", ns::DISCO_INFO)
+        .with_attr("node", node)
+        .with_child(Element::new("identity", ns::DISCO_INFO).with_attr("category", "server").with_attr("type", "im"));
+    Some(with_features(q, features))
 }

@@ -7,7 +7,7 @@ use super::recipient_exists;
 use crate::plugin::StanzaContext;
 use crate::router;
 use crate::services::Services;
-use crate::xmpp::{Condition, Jid, Stanza, StanzaError};
+use crate::xmpp::{Condition, Jid, Stanza, StanzaError, ns};
 
 /// Routes one message through the plugin chain.
 pub async fn handle(svc: &Services, mut stanza: Stanza) {
@@ -27,7 +27,31 @@ pub async fn handle(svc: &Services, mut stanza: Stanza) {
     if to.node().is_none() {
         return router::bounce(svc, &stanza, StanzaError::new(Condition::ServiceUnavailable)).await;
     }
-    let ctx = StanzaContext { sessions: svc.sessions_view.clone(), recipient_exists: recipient_exists(svc, &to).await };
+    let mut ctx = StanzaContext::new(svc.sessions_view.clone(), recipient_exists(svc, &to).await);
+    if stanza.el.child("amp", ns::AMP).is_some() {
+        ctx.sender_may_see_presence = sender_may_see_presence(svc, &stanza, &to).await;
+    }
     let outcome = svc.plugins.chain().run(stanza, &ctx);
     router::apply(svc, outcome).await;
+}
+
+/// XEP-0079 §9 / ruling D15 (STRICT): the sender may learn the addressee's
+/// presence if it is the same account, or if the addressee's roster gives
+/// it a `from` or `both` subscription. Only asked for messages carrying
+/// `<amp>`; an online addressee's roster is cached, so the common case
+/// costs no database round trip. A failed lookup counts as "may not": the
+/// rule is then refused, never leaked.
+async fn sender_may_see_presence(svc: &Services, stanza: &Stanza, to: &Jid) -> bool {
+    let (Some(from), owner) = (stanza.from.as_ref(), to.to_bare()) else { return false };
+    let sender = from.to_bare();
+    if sender == owner {
+        return true;
+    }
+    match svc.rosters.get(&svc.registry, &owner).await {
+        Ok(roster) => roster.state(sender.as_str()).0.from(),
+        Err(e) => {
+            tracing::error!(error = %e, "roster lookup for an AMP security check failed");
+            false
+        }
+    }
 }

@@ -99,7 +99,7 @@ async fn offer_to_plugins(svc: &Services, stanza: Stanza) -> Option<Stanza> {
         Some(to) => recipient_exists(svc, to).await,
         None => true,
     };
-    let ctx = StanzaContext { sessions: svc.sessions_view.clone(), recipient_exists };
+    let ctx = StanzaContext::new(svc.sessions_view.clone(), recipient_exists);
     match chain.run(stanza, &ctx) {
         ChainOutcome::Unhandled(s, after) => {
             if !after.is_empty() {

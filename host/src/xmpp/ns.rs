@@ -38,3 +38,7 @@ pub const ROSTER: &str = "jabber:iq:roster";
 pub const ROSTER_VER: &str = "urn:xmpp:features:rosterver";
 /// RFC 6121 §3.4: the subscription pre-approval stream feature.
 pub const PRE_APPROVAL: &str = "urn:xmpp:features:pre-approval";
+/// XEP-0079 Advanced Message Processing: the `<amp/>` element and disco feature.
+pub const AMP: &str = "http://jabber.org/protocol/amp";
+/// XEP-0079 §8: the stream feature `<amp/>`.
+pub const AMP_FEATURE: &str = "http://jabber.org/features/amp";

@@ -1,7 +1,8 @@
 //! XEP-0079 Advanced Message Processing, as the `amp` plugin of the
-//! session-manager chain: the pure core, natively tested.
+//! session-manager chain: a pure core, natively tested, and the WASM glue
+//! ([`glue`]) that feeds it from the host.
 //!
-//! The plugin will replace `message` + `msgoffline`: it routes every
+//! The plugin replaces `message` + `msgoffline`: it routes every
 //! `<message/>` and, for one carrying `<amp xmlns='http://jabber.org/protocol/amp'>`,
 //! runs XEP-0079 §2.2's flow. Each step is one module here, a pure function
 //! over plain values, so that the WASM glue only gathers facts from the host
@@ -35,6 +36,7 @@
 
 pub mod datetime;
 pub mod events;
+pub mod glue;
 pub mod node;
 pub mod ns;
 pub mod request;

@@ -17,12 +17,7 @@
 //!   the presence (and the session is available for new messages too).
 
 use wasmpp_guest_sdk::routing::{self, Route};
-use wasmpp_guest_sdk::{Effect, Manifest, MessageType, Plugin, Stanza, StanzaKind, Verdict, sessions};
-
-const CLIENT: &str = "jabber:client";
-const CHATSTATES: &str = "http://jabber.org/protocol/chatstates";
-const CHATSTATE_NAMES: [&str; 5] = ["active", "composing", "paused", "inactive", "gone"];
-const HINTS: &str = "urn:xmpp:hints";
+use wasmpp_guest_sdk::{Effect, Manifest, MessageType, Plugin, Stanza, StanzaKind, Verdict, offline, sessions};
 
 /// The plugin; stateless, so any warm instance can serve any stanza.
 pub struct MsgOffline;
@@ -39,7 +34,7 @@ impl Plugin for MsgOffline {
     fn process(stanza: &Stanza) -> Verdict {
         match stanza.kind() {
             StanzaKind::Message => message(stanza),
-            StanzaKind::Presence => presence(stanza),
+            StanzaKind::Presence => offline::presence_verdict(stanza),
             StanzaKind::Iq => Verdict::Pass,
         }
     }
@@ -58,46 +53,17 @@ fn message(stanza: &Stanza) -> Verdict {
     if route != Route::Offline {
         return Verdict::Pass;
     }
-    decide_offline(stanza.message_type(), || not_worth_keeping(stanza))
+    decide_offline(stanza.message_type(), || offline::disposable(stanza))
 }
 
 /// What to do with a message `routing` found storable. `disposable` is only
 /// asked then (it costs host calls).
 pub fn decide_offline(ty: MessageType, disposable: impl FnOnce() -> bool) -> Verdict {
-    match ty {
-        MessageType::Normal | MessageType::Chat => {
-            if disposable() {
-                Verdict::Drop
-            } else {
-                Verdict::Handled(vec![Effect::StoreOffline])
-            }
-        }
-        _ => Verdict::Pass,
+    match (offline::storable(ty), offline::storable(ty) && disposable()) {
+        (false, _) => Verdict::Pass,
+        (true, true) => Verdict::Drop,
+        (true, false) => Verdict::Handled(vec![Effect::StoreOffline]),
     }
-}
-
-/// A message with no body that carries only a chat state, or one the sender
-/// marked `<no-store/>`.
-fn not_worth_keeping(stanza: &Stanza) -> bool {
-    if stanza.has_child("no-store", HINTS) {
-        return true;
-    }
-    !stanza.has_child("body", CLIENT) && CHATSTATE_NAMES.iter().any(|n| stanza.has_child(n, CHATSTATES))
-}
-
-fn presence(stanza: &Stanza) -> Verdict {
-    let priority = stanza.child_text("priority", CLIENT);
-    decide_presence(stanza.to().is_some(), stanza.attr("type").as_deref(), priority.as_deref())
-}
-
-/// RFC 6121 §4.2 initial (or any broadcast) available presence with a
-/// non-negative priority (§4.7.2.3) releases the stored messages.
-pub fn decide_presence(directed: bool, presence_type: Option<&str>, priority: Option<&str>) -> Verdict {
-    let priority: i8 = priority.and_then(|p| p.trim().parse().ok()).unwrap_or(0);
-    if directed || presence_type.is_some() || priority < 0 {
-        return Verdict::Pass;
-    }
-    Verdict::PassWith(vec![Effect::FlushOffline])
 }
 
 #[cfg(test)]
@@ -135,16 +101,5 @@ mod tests {
         assert_eq!(routing::route(MessageType::Groupchat, None, true, &[]), Route::Refuse);
         let here = [ResourceInfo::new("desk", 0, true)];
         assert!(matches!(routing::route(MessageType::Chat, None, true, &here), Route::Deliver(_)));
-    }
-
-    #[test]
-    fn available_non_negative_broadcast_presence_flushes() {
-        let flush = Verdict::PassWith(vec![Effect::FlushOffline]);
-        assert_eq!(decide_presence(false, None, None), flush);
-        assert_eq!(decide_presence(false, None, Some(" 5 ")), flush);
-        assert_eq!(decide_presence(false, None, Some("-1")), Verdict::Pass);
-        assert_eq!(decide_presence(true, None, None), Verdict::Pass);
-        assert_eq!(decide_presence(false, Some("unavailable"), None), Verdict::Pass);
-        assert_eq!(decide_presence(false, Some("subscribe"), None), Verdict::Pass);
     }
 }

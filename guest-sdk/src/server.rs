@@ -1,0 +1,17 @@
+//! The server's clock and this plugin's configuration.
+//!
+//! Plugins read the time from the host rather than from WASI so that every
+//! plugin and the host agree on "now", and tests can move it.
+
+use crate::__bindings::xmpp::sm::server as wit;
+
+/// Now, in ms since the Unix epoch (UTC), by the host's clock.
+pub fn now_ms() -> i64 {
+    wit::now_ms()
+}
+
+/// This plugin's setting `key` (`sess-man/plugins-conf/<id>/<key>`, or a
+/// value the host derives for the plugin); `None` when unset.
+pub fn config(key: &str) -> Option<String> {
+    wit::config(key)
+}

@@ -1,0 +1,281 @@
+//! The WASM glue: gathers the facts the pure stages need from the host
+//! (the stanza's `<amp>`, the recipient's sessions, the clock, the
+//! configuration, the custom conditions) and turns their answers into
+//! effects. Nothing here decides; every decision is a call into the
+//! modules listed in the crate docs.
+//!
+//! A `<message/>` without `<amp>` is routed and stored exactly as the
+//! `message` + `msgoffline` pair would: the same SDK routing and the same
+//! SDK offline policy, into the same plain offline store. A stored message
+//! that carries rules goes to the AMP store (`store-amp`), indexed by its
+//! next expiry, and comes back to [`Amp::recheck`] when that passes.
+
+use wasmpp_guest_sdk::routing::{self, Route};
+use wasmpp_guest_sdk::{
+    Condition as ErrorCondition, ConditionInfo, DeliverValue as WitDeliver, Disposition as WitDisposition, Effect,
+    ElementView, KeptFate, Manifest, MessageType, Plugin, Recheck as WitRecheck, Stanza, StanzaKind, Verdict,
+    amp_conditions, log, offline, server, sessions,
+};
+
+use crate::datetime::Timestamp;
+use crate::events::{self, Original, Reply};
+use crate::node::Node;
+use crate::ns;
+use crate::request::{self, Origin, Policy};
+use crate::resolver::{self, Context, Hop};
+use crate::rules::{CustomConditions, Declaration, DeliverValue, Rule};
+use crate::security::SecurityLevel;
+use crate::strategy::{self, Disposition, Offline, Recipient, Undelivered};
+
+/// The plugin; stateless, so any warm instance can serve any stanza.
+pub struct Amp;
+
+impl Plugin for Amp {
+    fn manifest() -> Manifest {
+        let custom = amp_conditions::declared();
+        let mut m = Manifest::new("amp", env!("CARGO_PKG_VERSION"), &[StanzaKind::Message, StanzaKind::Presence]);
+        // XEP-0160 §5 (amp stores offline messages, X5) and R7, R8, R12: the
+        // `?action=`/`?condition=` features belong to the AMP node, which
+        // the host answers from the features named `{node}?…`.
+        m.features.push("msgoffline".to_owned());
+        m.features.extend(ns::node_features(custom.iter().map(|c| c.name.as_str())));
+        m
+    }
+
+    fn process(stanza: &Stanza) -> Verdict {
+        match stanza.kind() {
+            StanzaKind::Message => message(stanza),
+            StanzaKind::Presence => offline::presence_verdict(stanza),
+            StanzaKind::Iq => Verdict::Pass,
+        }
+    }
+
+    fn recheck(stanza: &Stanza) -> WitRecheck {
+        recheck_stored(stanza)
+    }
+}
+
+wasmpp_guest_sdk::export_plugin!(Amp);
+
+fn message(stanza: &Stanza) -> Verdict {
+    let Some(bare) = stanza.to_bare() else { return Verdict::Pass };
+    let exists = sessions::recipient_exists();
+    let resources = if exists { sessions::resources(&bare) } else { Vec::new() };
+    let to_resource = stanza.to_resource();
+    let ty = stanza.message_type();
+    let route = routing::route(ty, to_resource.as_deref(), exists, &resources);
+    match stanza.child_element("amp", ns::AMP).map(node) {
+        Some(amp) if request::should_evaluate(ty == MessageType::Error, &amp, Origin::LocalClient) => {
+            with_rules(stanza, &amp, &bare, to_resource.as_deref(), route)
+        }
+        _ => plain(stanza, &bare, route),
+    }
+}
+
+/// `message` + `msgoffline` behaviour, from the same SDK functions.
+fn plain(stanza: &Stanza, bare: &str, route: Route) -> Verdict {
+    match route {
+        Route::Deliver(resources) => Verdict::Handled(deliveries(bare, &resources)),
+        Route::Offline if !offline::storable(stanza.message_type()) => Verdict::Drop,
+        Route::Offline if offline::disposable(stanza) => Verdict::Drop,
+        Route::Offline => Verdict::Handled(vec![Effect::StoreOffline]),
+        Route::Refuse => Verdict::bounce(ErrorCondition::ServiceUnavailable),
+        Route::Ignore => Verdict::Drop,
+    }
+}
+
+fn deliveries(bare: &str, resources: &[String]) -> Vec<Effect> {
+    resources.iter().map(|r| Effect::Deliver(format!("{bare}/{r}"))).collect()
+}
+
+/// XEP-0079 §2.2 for a message from a local client: validate, work out the
+/// default disposition, evaluate, act.
+fn with_rules(stanza: &Stanza, amp: &Node, bare: &str, to_resource: Option<&str>, route: Route) -> Verdict {
+    let from = stanza.from();
+    let to = stanza.to().unwrap_or_else(|| bare.to_owned());
+    let id = stanza.id();
+    let reply = Reply { server: domain_of(&from), to: &from, id: id.as_deref() };
+    let from_bare = from.split('/').next().unwrap_or_default();
+    let policy = Policy { level: security_level(), same_account: from_bare == bare };
+    let custom = HostConditions::load();
+    let request = match request::validate(id.as_deref(), amp, &custom, policy, sessions::sender_may_see_presence) {
+        Ok(request) => request,
+        Err(rejection) => {
+            log::debug(&format!("AMP request refused: {rejection}"));
+            return Verdict::Handled(vec![send(events::rejection(reply, &rejection))]);
+        }
+    };
+    let offline = Offline::decide(true, || !offline::storable(stanza.message_type()) || offline::disposable(stanza));
+    let disposition = strategy::default_disposition(Recipient::Local { route: &route, offline });
+    let ctx = Context { now: now(), to_resource, hop: Hop::Edge };
+    let wit_disposition = to_wit(&disposition);
+    let outcome =
+        resolver::resolve(&request, &disposition, &ctx, |name, value| custom.evaluate(name, value, &wit_disposition));
+
+    let mut effects = Vec::new();
+    if let (Some(action), Some(i)) = (outcome.event(), outcome.fired()) {
+        let original = Original { from: &from, to: &to };
+        if let Some(event) = events::event(reply, action, original, &request.rules[i].raw) {
+            effects.push(send(event));
+        }
+    }
+    if !outcome.takes_default() {
+        // Alert, drop and error discard the message (R41, R42, R44).
+        return Verdict::Handled(effects);
+    }
+    // D9: the recipient's copy carries `from`/`to` on its `<amp>`.
+    let mut copy = request.delivered_copy(&from, &to);
+    match disposition {
+        Disposition::Direct(resources) => {
+            effects.push(Effect::ReplaceChild(copy.to_xml()));
+            effects.extend(deliveries(bare, &resources));
+        }
+        Disposition::Stored => {
+            // X7, D18: a notify that fired at receipt does not fire again.
+            let kept: Vec<&Rule> =
+                request.rules.iter().enumerate().filter(|(i, _)| Some(*i) != outcome.fired()).map(|(_, r)| r).collect();
+            copy.children = kept.iter().map(|r| r.raw.to_node(ns::AMP)).collect();
+            let kept: Vec<Rule> = kept.into_iter().cloned().collect();
+            effects.push(Effect::ReplaceChild(copy.to_xml()));
+            effects.push(Effect::StoreAmp(resolver::next_expiry(&kept).map(to_ms)));
+        }
+        Disposition::None(Undelivered::Bounce) => {
+            effects.push(Effect::Bounce(wasmpp_guest_sdk::StanzaError::new(ErrorCondition::ServiceUnavailable)))
+        }
+        Disposition::None(Undelivered::Silent) => {}
+        // A local recipient is never routed on, forwarded or gatewayed (D17).
+        Disposition::NextHop | Disposition::Forward | Disposition::Gateway => {
+            effects.push(Effect::Bounce(wasmpp_guest_sdk::StanzaError::new(ErrorCondition::ServiceUnavailable)))
+        }
+    }
+    if effects.is_empty() { Verdict::Drop } else { Verdict::Handled(effects) }
+}
+
+/// D18: a stored message whose expiry came. Its `<amp>` holds the rules
+/// kept at receipt; only `expire-at` can fire now (X7).
+fn recheck_stored(stanza: &Stanza) -> WitRecheck {
+    let discard = |events| WitRecheck { events, fate: KeptFate::Discard };
+    let Some(amp) = stanza.child_element("amp", ns::AMP).map(node) else {
+        log::warn("a stored AMP message without <amp> was rechecked; discarded");
+        return discard(Vec::new());
+    };
+    let rules: Vec<Rule> = amp
+        .children
+        .iter()
+        .filter(|c| c.is("rule", ns::AMP))
+        .filter_map(|c| Rule::parse(c, &HostConditions::load()).ok())
+        .collect();
+    let result = resolver::recheck(rules, now());
+    let sender = stanza.from();
+    let id = stanza.id();
+    let reply = Reply { server: domain_of(&sender), to: &sender, id: id.as_deref() };
+    let original = Original { from: amp.attr("from").unwrap_or(&sender), to: amp.attr("to").unwrap_or_default() };
+    let mut sent: Vec<String> = Vec::new();
+    for rule in &result.notified {
+        sent.extend(events::event(reply, crate::rules::Action::Notify, original, &rule.raw).map(|n| to_stanza_xml(&n)));
+    }
+    if let Some(rule) = &result.discarded_by {
+        sent.extend(events::event(reply, rule.action, original, &rule.raw).map(|n| to_stanza_xml(&n)));
+        return discard(sent);
+    }
+    let mut kept = amp.clone();
+    kept.children = result.remaining.iter().map(|r| r.raw.to_node(ns::AMP)).collect();
+    let next = resolver::next_expiry(&result.remaining).map(to_ms);
+    WitRecheck { events: sent, fate: KeptFate::Keep((kept.to_xml(), next)) }
+}
+
+fn send(event: Node) -> Effect {
+    Effect::Send(to_stanza_xml(&event))
+}
+
+fn to_stanza_xml(event: &Node) -> String {
+    event.to_xml_within(ns::CLIENT)
+}
+
+/// The domain part of a JID (events come from the sender's server, D1).
+fn domain_of(jid: &str) -> &str {
+    let no_resource = jid.split('/').next().unwrap_or_default();
+    no_resource.rsplit('@').next().unwrap_or(no_resource)
+}
+
+/// `--amp-security-level`, handed to the plugin by the host; STRICT when
+/// unset or unreadable (the safe reading of D15).
+fn security_level() -> SecurityLevel {
+    server::config("security-level").and_then(|v| v.parse().ok()).unwrap_or(SecurityLevel::Strict)
+}
+
+fn now() -> Timestamp {
+    let ms = server::now_ms();
+    Timestamp::from_unix(ms.div_euclid(1000), (ms.rem_euclid(1000) * 1_000_000) as u32)
+}
+
+/// Rounded up: the sweeper wakes at a millisecond when the rule is met.
+fn to_ms(t: Timestamp) -> i64 {
+    t.unix_secs() * 1000 + i64::from(t.subsec_nanos().div_ceil(1_000_000))
+}
+
+fn node(view: ElementView) -> Node {
+    Node {
+        name: view.name,
+        ns: view.ns,
+        attrs: view.attrs,
+        children: view
+            .children
+            .into_iter()
+            .map(|c| Node { name: c.name, ns: c.ns, attrs: c.attrs, children: Vec::new(), text: c.text })
+            .collect(),
+        text: String::new(),
+    }
+}
+
+fn to_wit(d: &Disposition) -> WitDisposition {
+    let deliver = match d.deliver() {
+        DeliverValue::Direct => WitDeliver::Direct,
+        DeliverValue::Forward => WitDeliver::Forward,
+        DeliverValue::Gateway => WitDeliver::Gateway,
+        DeliverValue::None => WitDeliver::None,
+        DeliverValue::Stored => WitDeliver::Stored,
+    };
+    let resources = match d {
+        Disposition::Direct(r) => r.clone(),
+        _ => Vec::new(),
+    };
+    WitDisposition { deliver, resources }
+}
+
+/// The host's `amp-condition` components, listed once per message.
+struct HostConditions(Vec<ConditionInfo>);
+
+impl HostConditions {
+    fn load() -> Self {
+        HostConditions(amp_conditions::declared())
+    }
+
+    fn evaluate(&self, name: &str, value: &str, disposition: &WitDisposition) -> bool {
+        amp_conditions::evaluate(name, value, disposition)
+    }
+}
+
+impl CustomConditions for HostConditions {
+    fn declaration(&self, name: &str) -> Option<Declaration> {
+        let c = self.0.iter().find(|c| c.name == name)?;
+        Some(Declaration { reveals_presence: !c.presence_safe, per_hop: c.per_hop })
+    }
+
+    fn accepts(&self, name: &str, value: &str) -> bool {
+        amp_conditions::validate(name, value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domain_and_milliseconds() {
+        assert_eq!(domain_of("alice@example.com/a1"), "example.com");
+        assert_eq!(domain_of("example.com"), "example.com");
+        assert_eq!(to_ms(Timestamp::from_unix(10, 500_500_000)), 10_501);
+        assert_eq!(to_ms(Timestamp::from_unix(10, 0)), 10_000);
+    }
+}
