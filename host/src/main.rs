@@ -57,7 +57,9 @@ fn run(cmd: Command) -> anyhow::Result<()> {
                 }
                 // The account's roster and waiting messages go with it.
                 db.roster().delete_all(jid.as_str()).await.with_context(|| format!("deleting the roster of {jid}"))?;
-                db.offline().delete_all(jid.as_str()).await.with_context(|| format!("deleting messages for {jid}"))
+                db.offline().delete_all(jid.as_str()).await.with_context(|| format!("deleting messages for {jid}"))?;
+                let amp = server::open_amp_db(&config, &db).await?;
+                amp.amp().delete_all(jid.as_str()).await.with_context(|| format!("deleting AMP messages for {jid}"))
             })?;
             println!("deleted {jid}");
         }

@@ -57,6 +57,7 @@ pub struct RunningServer {
     /// The shared services, e.g. to create accounts in tests.
     pub services: Arc<Services>,
     listeners: Vec<JoinHandle<()>>,
+    sweeper: JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -67,11 +68,19 @@ impl RunningServer {
             l.abort();
         }
     }
+
+    /// Stops the XEP-0079 expiry sweeper. Expired messages are then settled
+    /// only when their recipient logs in; tests use this to check that a
+    /// flush never delivers an expired message.
+    pub fn stop_expiry_sweeper(&self) {
+        self.sweeper.abort();
+    }
 }
 
 impl Drop for RunningServer {
     fn drop(&mut self) {
         self.stop_listening();
+        self.sweeper.abort();
     }
 }
 
@@ -90,7 +99,7 @@ pub async fn open_user_db(config: &Config) -> Result<Db, StartError> {
 
 /// Opens the XEP-0079 message store: the user database unless
 /// `--amp-repo-uri` names another one, which then gets only the AMP tables.
-async fn open_amp_db(config: &Config, user_db: &Db) -> Result<Db, StartError> {
+pub async fn open_amp_db(config: &Config, user_db: &Db) -> Result<Db, StartError> {
     let uri = config.amp_repo_uri();
     let err = |source| StartError::AmpStore { uri: store::uri::redact(&uri), source };
     let db = match &config.amp_repo_uri {
@@ -160,8 +169,8 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     });
 
     let mut addrs = Vec::new();
-    // The sweeper is aborted with the listeners when the server is dropped.
-    let mut listeners = vec![tokio::spawn(expiry::sweeper(svc.clone()))];
+    let sweeper = tokio::spawn(expiry::sweeper(svc.clone()));
+    let mut listeners = Vec::new();
     for port in &config.c2s_ports {
         let addr = SocketAddr::new(config.c2s_address, *port);
         let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })?;
@@ -183,5 +192,5 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         registration = config.registration,
         "wasmpp started"
     );
-    Ok(RunningServer { addrs, services: svc, listeners })
+    Ok(RunningServer { addrs, services: svc, listeners, sweeper })
 }
