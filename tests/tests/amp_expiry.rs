@@ -62,8 +62,8 @@ async fn send_expiring(romeo: &mut Client, id: &str, rules: &str) {
     romeo.send_raw(&xml).await.unwrap();
 }
 
-fn amp_count(srv: &TestServer) -> impl std::future::Future<Output = u64> + '_ {
-    async move { srv.server.services.amp.count("juliet@localhost").await.unwrap() }
+async fn amp_count(srv: &TestServer) -> u64 {
+    srv.server.services.amp.count("juliet@localhost").await.unwrap()
 }
 
 /// Waits (bounded) until the sweeper has settled juliet's stored messages
