@@ -10,10 +10,11 @@
 //! - `chain.rs`: the immutable [`PluginChain`] and its [`ChainOutcome`]s.
 //! - `builtin.rs`: embedded plugins and [`GUEST_DIR`].
 //!
-//! **Architecture Invariant:** plugins never touch sockets, files, clocks or
-//! the database. They see one borrowed stanza, a read-only session view and
-//! an answer the host resolved beforehand, and return effects the host
-//! performs.
+//! **Architecture Invariant:** plugins never touch sockets, files or the
+//! database, and read no clock but the host's (`server.now-ms`, which tests
+//! move). They see one borrowed stanza, a read-only session view, answers
+//! the host resolved beforehand and their own settings, and return effects
+//! the host performs.
 //!
 //! **Architecture Invariant:** a stanza is never lost to a plugin. It is lent
 //! for one call and comes back in every [`ChainOutcome`] but `Dropped`,

@@ -42,13 +42,9 @@ pub async fn handle(svc: &Services, mut stanza: Stanza) {
 /// costs no database round trip. A failed lookup counts as "may not": the
 /// rule is then refused, never leaked.
 async fn sender_may_see_presence(svc: &Services, stanza: &Stanza, to: &Jid) -> bool {
-    let (Some(from), owner) = (stanza.from.as_ref(), to.to_bare()) else { return false };
-    let sender = from.to_bare();
-    if sender == owner {
-        return true;
-    }
-    match svc.rosters.get(&svc.registry, &owner).await {
-        Ok(roster) => roster.state(sender.as_str()).0.from(),
+    let Some(from) = stanza.from.as_ref() else { return false };
+    match svc.rosters.may_see_presence(&svc.registry, &to.to_bare(), &from.to_bare()).await {
+        Ok(may) => may,
         Err(e) => {
             tracing::error!(error = %e, "roster lookup for an AMP security check failed");
             false

@@ -99,6 +99,22 @@ impl Rosters {
         Ok(self.lock(registry, owner).await?.roster.clone())
     }
 
+    /// RFC 6121 §3 as XEP-0079's STRICT level asks it (ruling D15): may
+    /// `watcher` see `owner`'s presence — the same account, or a `from` or
+    /// `both` subscription in the owner's roster. An online owner's roster
+    /// is cached, so that case costs no database round trip.
+    pub async fn may_see_presence(
+        &self,
+        registry: &Registry,
+        owner: &BareJid,
+        watcher: &BareJid,
+    ) -> Result<bool, StoreError> {
+        if owner == watcher {
+            return Ok(true);
+        }
+        Ok(self.get(registry, owner).await?.state(watcher.as_str()).0.from())
+    }
+
     /// Locks the owner's roster for a change.
     pub async fn lock<'a>(&'a self, registry: &'a Registry, owner: &BareJid) -> Result<Locked<'a>, StoreError> {
         let mutex = self.locks.lock().expect("roster locks").entry(owner.clone()).or_default().clone();
