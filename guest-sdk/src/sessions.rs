@@ -21,3 +21,9 @@ pub fn recipient_exists() -> bool {
 pub fn sender_may_see_presence() -> bool {
     wit::sender_may_see_presence()
 }
+
+/// Whether the current message's addressee is on another server (the host
+/// offers such messages only when they carry XEP-0079 `<amp>`).
+pub fn recipient_is_remote() -> bool {
+    wit::recipient_is_remote()
+}

@@ -196,11 +196,6 @@ async fn without_amp_rules_are_carried_but_never_acted_on() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: with the seeds' verbatim line sess-man/plugins-conf/amp/amp-jid=amp@your-domain.tld on a server \
-            whose virtual hosts do not include your-domain.tld, disco#items lists amp@your-domain.tld but a \
-            disco#info to it gets remote-server-not-found (host/src/sm/iq.rs checks is_local_domain before \
-            amp_service), so the listed service never answers (amp.md section A: it answers disco#info); either \
-            answer it there or refuse such an amp-jid at start-up"]
 async fn an_amp_jid_on_another_domain_is_answered_where_it_is_listed() {
     let (_srv, mut c) = one_user(&["--sess-man/plugins-conf/amp/amp-jid=amp@your-domain.tld"]).await;
     check_service(&mut c, "amp@your-domain.tld").await;

@@ -387,11 +387,6 @@ async fn forged_status_from_to_never_reach_the_stored_copy() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: a message with <amp> to a JID on a domain this server does not host never reaches the amp plugin: \
-            host/src/sm/message.rs bounces it with remote-server-not-found (from the remote JID, no code, the \
-            client's <amp> echoed as sent) before the plugin chain runs, so an invalid rule gets no AMP \
-            validation error (R17, R19a, D6) and an accepted one no 'next hop lacks AMP' error \
-            (R24, amp.md section 2: from the server's domain, code 503, echoed <amp> without status/from/to)"]
 async fn rules_to_a_remote_recipient_are_still_validated_and_answered_as_amp() {
     let srv = server().await;
     let mut romeo = login(&srv, "romeo", "orchard").await;

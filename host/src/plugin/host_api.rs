@@ -25,6 +25,7 @@ struct CallScope {
     sessions: Arc<dyn SessionView>,
     recipient_exists: bool,
     sender_may_see_presence: bool,
+    recipient_is_remote: bool,
 }
 
 /// Everything one plugin instance's `Store` carries.
@@ -81,6 +82,7 @@ impl State {
             sessions: ctx.sessions.clone(),
             recipient_exists: ctx.recipient_exists,
             sender_may_see_presence: ctx.sender_may_see_presence,
+            recipient_is_remote: ctx.recipient_is_remote,
         });
         self.memory.refused = false;
         self.start_clock();
@@ -256,6 +258,10 @@ impl xmpp::sm::sessions::Host for State {
 
     fn sender_may_see_presence(&mut self) -> wasmtime::Result<bool> {
         Ok(self.scope.as_ref().is_some_and(|s| s.sender_may_see_presence))
+    }
+
+    fn recipient_is_remote(&mut self) -> wasmtime::Result<bool> {
+        Ok(self.scope.as_ref().is_some_and(|s| s.recipient_is_remote))
     }
 }
 

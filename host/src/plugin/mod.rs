@@ -98,12 +98,15 @@ pub struct StanzaContext {
     /// Whether the sender may see the addressee's presence (XEP-0079 §9,
     /// ruling D15); resolved only for messages that carry `<amp>`.
     pub sender_may_see_presence: bool,
+    /// Whether the addressee is on another server (only XEP-0079 messages
+    /// reach the chain then).
+    pub recipient_is_remote: bool,
 }
 
 impl StanzaContext {
     /// A context with nothing resolved but the session view.
     pub fn new(sessions: Arc<dyn SessionView>, recipient_exists: bool) -> Self {
-        StanzaContext { sessions, recipient_exists, sender_may_see_presence: false }
+        StanzaContext { sessions, recipient_exists, sender_may_see_presence: false, recipient_is_remote: false }
     }
 }
 

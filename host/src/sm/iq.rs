@@ -20,13 +20,16 @@ pub async fn handle(svc: &Services, session: &Session, stanza: Stanza) {
     let own_bare = session.key.jid.to_bare();
     match &stanza.to {
         None => answer_here(svc, session, &stanza, kind, Addressee::Account).await,
+        // The AMP service answers where the configuration puts it, even on
+        // a domain this server does not otherwise host (the seeds' example
+        // `amp@your-domain.tld`), since disco#items lists it there.
+        Some(to) if amp_service(svc).is_some_and(|jid| jid == to.to_bare().as_str()) => {
+            answer_here(svc, session, &stanza, kind, Addressee::AmpService).await
+        }
         Some(to) if !svc.is_local_domain(to.domain().as_str()) => {
             router::bounce(svc, &stanza, StanzaError::new(Condition::RemoteServerNotFound)).await
         }
         Some(to) if to.node().is_none() => answer_here(svc, session, &stanza, kind, Addressee::Server).await,
-        Some(to) if amp_service(svc).is_some_and(|jid| jid == to.to_bare().as_str()) => {
-            answer_here(svc, session, &stanza, kind, Addressee::AmpService).await
-        }
         Some(to) => match to.try_as_full() {
             Err(bare) if *bare == own_bare => answer_here(svc, session, &stanza, kind, Addressee::Account).await,
             Ok(full) => {

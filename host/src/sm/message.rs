@@ -4,7 +4,7 @@
 //! plugins' effects.
 
 use super::recipient_exists;
-use crate::plugin::StanzaContext;
+use crate::plugin::{ChainOutcome, StanzaContext};
 use crate::router;
 use crate::services::Services;
 use crate::xmpp::{Condition, Jid, Stanza, StanzaError, ns};
@@ -21,8 +21,7 @@ pub async fn handle(svc: &Services, mut stanza: Stanza) {
         }
     };
     if !svc.is_local_domain(to.domain().as_str()) {
-        // No server-to-server links in this server.
-        return router::bounce(svc, &stanza, StanzaError::new(Condition::RemoteServerNotFound)).await;
+        return remote(svc, stanza).await;
     }
     if to.node().is_none() {
         return router::bounce(svc, &stanza, StanzaError::new(Condition::ServiceUnavailable)).await;
@@ -49,5 +48,25 @@ async fn sender_may_see_presence(svc: &Services, stanza: &Stanza, to: &Jid) -> b
             tracing::error!(error = %e, "roster lookup for an AMP security check failed");
             false
         }
+    }
+}
+
+/// A message for another domain. There are no server-to-server links, so it
+/// cannot go on; but XEP-0079 still applies at the sender's server (R13): a
+/// plugin that provides AMP validates and evaluates the rules and answers
+/// for the next hop (R23, R24). Anything the chain leaves gets
+/// `remote-server-not-found`.
+async fn remote(svc: &Services, stanza: Stanza) {
+    let chain = svc.plugins.chain();
+    if stanza.el.child("amp", ns::AMP).is_none() || !chain.has_feature(ns::AMP) {
+        return router::bounce(svc, &stanza, StanzaError::new(Condition::RemoteServerNotFound)).await;
+    }
+    let ctx = StanzaContext { recipient_is_remote: true, ..StanzaContext::new(svc.sessions_view.clone(), false) };
+    match chain.run(stanza, &ctx) {
+        ChainOutcome::Unhandled(s, after) => {
+            router::bounce(svc, &s, StanzaError::new(Condition::RemoteServerNotFound)).await;
+            router::perform(svc, &s, after).await;
+        }
+        outcome => router::apply(svc, outcome).await,
     }
 }

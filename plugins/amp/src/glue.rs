@@ -58,6 +58,9 @@ impl Plugin for Amp {
 wasmpp_guest_sdk::export_plugin!(Amp);
 
 fn message(stanza: &Stanza) -> Verdict {
+    if sessions::recipient_is_remote() {
+        return remote(stanza);
+    }
     let Some(bare) = stanza.to_bare() else { return Verdict::Pass };
     let exists = sessions::recipient_exists();
     let resources = if exists { sessions::resources(&bare) } else { Vec::new() };
@@ -147,6 +150,45 @@ fn with_rules(stanza: &Stanza, amp: &Node, bare: &str, to_resource: Option<&str>
         Disposition::NextHop | Disposition::Forward | Disposition::Gateway => {
             effects.push(Effect::Bounce(wasmpp_guest_sdk::StanzaError::new(ErrorCondition::ServiceUnavailable)))
         }
+    }
+    if effects.is_empty() { Verdict::Drop } else { Verdict::Handled(effects) }
+}
+
+/// An AMP message for another server (R13: this is the sender's edge
+/// server). The rules are validated and evaluated against `NextHop`
+/// (`deliver=direct`, R30); then, since no next server here is known to
+/// support AMP (no server-to-server links), the sender is told so (R23,
+/// R24) instead of the message being routed on.
+fn remote(stanza: &Stanza) -> Verdict {
+    let Some(amp) = stanza.child_element("amp", ns::AMP).map(node) else { return Verdict::Pass };
+    if !request::should_evaluate(stanza.message_type() == MessageType::Error, &amp, Origin::LocalClient) {
+        return Verdict::Pass;
+    }
+    let from = stanza.from();
+    let to = stanza.to().unwrap_or_default();
+    let id = stanza.id();
+    let reply = Reply { server: domain_of(&from), to: &from, id: id.as_deref() };
+    let policy = Policy { level: security_level(), same_account: false };
+    let custom = HostConditions::load();
+    let request = match request::validate(id.as_deref(), &amp, &custom, policy, || false) {
+        Ok(request) => request,
+        Err(rejection) => return Verdict::Handled(vec![send(events::rejection(reply, &rejection))]),
+    };
+    let disposition = Disposition::NextHop;
+    let to_resource = stanza.to_resource();
+    let ctx = Context { now: now(), to_resource: to_resource.as_deref(), hop: Hop::Edge };
+    let wit_disposition = to_wit(&disposition);
+    let outcome =
+        resolver::resolve(&request, &disposition, &ctx, |name, value| custom.evaluate(name, value, &wit_disposition));
+    let mut effects = Vec::new();
+    if let (Some(action), Some(i)) = (outcome.event(), outcome.fired()) {
+        let original = Original { from: &from, to: &to };
+        if let Some(event) = events::event(reply, action, original, &request.rules[i].raw) {
+            effects.push(send(event));
+        }
+    }
+    if outcome.takes_default() {
+        effects.push(send(events::service_unavailable(reply, request.clean())));
     }
     if effects.is_empty() { Verdict::Drop } else { Verdict::Handled(effects) }
 }
