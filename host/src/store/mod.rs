@@ -7,6 +7,9 @@
 //! once with `?` and [`Db::sql`] rewrites them for PostgreSQL; this is safe
 //! because no query in the store has a `?` inside a string literal.
 
+pub mod amp;
+#[cfg(test)]
+mod amp_tests;
 #[cfg(test)]
 mod contract_tests;
 pub mod offline;
@@ -23,6 +26,7 @@ use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{Executor, migrate::Migrator};
 
+pub use amp::{AmpMessage, AmpStore};
 pub use offline::{OfflineLimits, OfflineStore, StoredMessage};
 pub use users::{StoredCredentials, UserStore};
 
@@ -137,6 +141,22 @@ impl Db {
         Ok(())
     }
 
+    /// Applies the XEP-0079 message store's migrations (`../migrations/amp/`),
+    /// and only those: `--amp-repo-uri` may name a database that holds no
+    /// user tables. When both sets share one database they share
+    /// `_sqlx_migrations` (the AMP versions start at 1001), so each migrator
+    /// ignores the other's versions.
+    pub async fn migrate_amp(&self) -> Result<(), StoreError> {
+        let mut migrator: Migrator = match self.backend {
+            Backend::Sqlite => sqlx::migrate!("../migrations/amp/sqlite"),
+            Backend::Postgres => sqlx::migrate!("../migrations/amp/postgres"),
+            Backend::MySql => sqlx::migrate!("../migrations/amp/mysql"),
+        };
+        migrator.set_ignore_missing(true);
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
     /// The database this handle talks to.
     pub fn backend(&self) -> Backend {
         self.backend
@@ -150,6 +170,12 @@ impl Db {
     /// XEP-0160 offline message storage.
     pub fn offline(&self) -> OfflineStore {
         OfflineStore::new(self.clone())
+    }
+
+    /// XEP-0079 offline messages that carry AMP rules; needs
+    /// [`Db::migrate_amp`].
+    pub fn amp(&self) -> AmpStore {
+        AmpStore::new(self.clone())
     }
 
     /// Rosters and subscription states.
