@@ -13,6 +13,9 @@ use super::contract_tests::{env_uri, sqlite_uri, unique};
 use super::{AmpStore, Backend, Db, OfflineLimits, StoreError};
 
 const UNLIMITED: OfflineLimits = OfflineLimits { per_pair: 0, per_recipient: 0 };
+/// Expiries in the shared databases lie past this instant (year 3000): a
+/// server sweeping the same database must not remove rows mid-test.
+const FUTURE: i64 = 32_503_680_000_000;
 
 /// Appends with no limit and no expiry, owned by `amp`.
 async fn put(store: &AmpStore, to: &str, from: &str, stamp_ms: i64, expires: Option<i64>) -> i64 {
@@ -39,7 +42,7 @@ async fn contract(uri: &str) {
         let xml = format!(
             "<message id='m{i}'><body>é {i} &amp; ✓</body><amp xmlns='http://jabber.org/protocol/amp'/></message>"
         );
-        let expires = (i % 2 == 0).then_some(50_000 + i);
+        let expires = (i % 2 == 0).then_some(FUTURE + i);
         let owner = if i == 4 { "msgoffline" } else { "amp" };
         ids.push(store.append(&juliet, &romeo, owner, 1_000 + i, expires, xml.as_bytes(), UNLIMITED).await.unwrap());
     }
@@ -50,7 +53,7 @@ async fn contract(uri: &str) {
     assert_eq!(first[0].sender, romeo);
     assert_eq!(first[0].owner, "amp");
     assert_eq!(first.iter().map(|m| m.stamp_ms).collect::<Vec<_>>(), [1_000, 1_001, 1_002]);
-    assert_eq!(first.iter().map(|m| m.expires_at_ms).collect::<Vec<_>>(), [Some(50_000), None, Some(50_002)]);
+    assert_eq!(first.iter().map(|m| m.expires_at_ms).collect::<Vec<_>>(), [Some(FUTURE), None, Some(FUTURE + 2)]);
     assert_eq!(
         first[2].stanza,
         "<message id='m2'><body>é 2 &amp; ✓</body><amp xmlns='http://jabber.org/protocol/amp'/></message>".as_bytes()
@@ -67,11 +70,11 @@ async fn contract(uri: &str) {
 
     // update replaces the stanza and the expiry of that row only.
     store.update(ids[4], b"<message id='m4'/>", None).await.unwrap();
-    store.update(ids[3], b"<message id='m3'/>", Some(7)).await.unwrap();
-    store.update(ids[3], b"<message id='m3'/>", Some(7)).await.unwrap();
+    store.update(ids[3], b"<message id='m3'/>", Some(FUTURE + 7)).await.unwrap();
+    store.update(ids[3], b"<message id='m3'/>", Some(FUTURE + 7)).await.unwrap();
     let updated = store.fetch(&juliet, 10).await.unwrap();
     assert_eq!(updated[0].stanza, b"<message id='m3'/>");
-    assert_eq!((updated[0].expires_at_ms, updated[1].expires_at_ms), (Some(7), None));
+    assert_eq!((updated[0].expires_at_ms, updated[1].expires_at_ms), (Some(FUTURE + 7), None));
     assert_eq!((updated[0].stamp_ms, updated[1].sender.as_str()), (1_003, romeo.as_str()), "the rest is kept");
     assert!(matches!(store.update(ids[0], b"<m/>", None).await, Err(StoreError::NotFound)));
     store.delete_all(&juliet).await.unwrap();
@@ -88,7 +91,7 @@ async fn contract(uri: &str) {
     let limits = OfflineLimits { per_pair: 2, per_recipient: 3 };
     let quota = |r: Result<i64, StoreError>| matches!(r, Err(StoreError::QuotaExceeded));
     store.append(&juliet, &romeo, "amp", 1, None, b"<m/>", limits).await.unwrap();
-    store.append(&juliet, &romeo, "amp", 2, Some(9), b"<m/>", limits).await.unwrap();
+    store.append(&juliet, &romeo, "amp", 2, Some(FUTURE), b"<m/>", limits).await.unwrap();
     assert!(quota(store.append(&juliet, &romeo, "amp", 3, None, b"<m/>", limits).await));
     store.append(&juliet, &nurse, "amp", 4, None, b"<m/>", limits).await.unwrap();
     assert!(quota(store.append(&juliet, &nurse, "amp", 5, None, b"<m/>", limits).await));
@@ -134,6 +137,10 @@ async fn expiry(db: &Db) {
     assert_eq!((all[2].1.stamp_ms, all[2].1.expires_at_ms, all[2].1.sender.as_str()), (4, Some(20), romeo.as_str()));
     assert_eq!(due(store.expired(i64::MAX, 2).await.unwrap()), [(romeo.clone(), early_a), (juliet.clone(), early_b)]);
     assert_eq!(store.expired(i64::MAX, 10).await.unwrap().len(), 4, "never-expiring rows are not swept");
+    let mine = |v: Vec<super::AmpMessage>| v.into_iter().map(|m| m.id).collect::<Vec<_>>();
+    assert_eq!(mine(store.expired_for(&juliet, 20, 10).await.unwrap()), [early_b, mid], "one recipient's due rows");
+    assert_eq!(mine(store.expired_for(&juliet, 20, 1).await.unwrap()), [early_b]);
+    assert!(store.expired_for(&juliet, 9, 10).await.unwrap().is_empty());
 
     store.delete(&[early_a, early_b]).await.unwrap();
     assert_eq!(store.next_expiry().await.unwrap(), Some(20), "after delete");
@@ -205,7 +212,11 @@ async fn fresh_database(uri: &str) -> (Db, String) {
 async fn drop_database(db: Db, name: &str, uri: &str) {
     db.pool().close().await;
     let admin = Db::connect(uri).await.unwrap();
-    sqlx::raw_sql(&format!("DROP DATABASE {name}")).execute(admin.pool()).await.unwrap();
+    // PostgreSQL refuses while any session is connected, and a pooled
+    // connection may still be on its way out after `close()`: FORCE (13+)
+    // ends it. MySQL drops regardless.
+    let force = if admin.backend() == Backend::Postgres { " WITH (FORCE)" } else { "" };
+    sqlx::raw_sql(&format!("DROP DATABASE {name}{force}")).execute(admin.pool()).await.unwrap();
 }
 
 /// On a server: the AMP set alone in a new database (as `--amp-repo-uri`
