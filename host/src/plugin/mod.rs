@@ -9,6 +9,8 @@
 //! - `pool.rs`: warm instances per plugin, checkout/checkin, fault naming.
 //! - `chain.rs`: the immutable [`PluginChain`] and its [`ChainOutcome`]s.
 //! - `builtin.rs`: embedded plugins and [`GUEST_DIR`].
+//! - `condition.rs`: custom XEP-0079 conditions (`amp-condition`
+//!   components) behind [`AmpConditions`]; the second `bindgen!` site.
 //!
 //! **Architecture Invariant:** plugins never touch sockets, files, clocks or
 //! the database. They see one borrowed stanza, a read-only session view and
@@ -26,6 +28,7 @@
 mod bindings;
 mod builtin;
 mod chain;
+mod condition;
 mod cpu;
 mod engine;
 mod host_api;
@@ -225,6 +228,15 @@ pub enum PluginError {
         file: String,
         /// The id in the manifest.
         found: String,
+    },
+    /// A custom AMP condition (`amp-condition` component) cannot be loaded:
+    /// unreadable, not a component of that world, or a bad name.
+    #[error("AMP condition {}: {reason}", file.display())]
+    Condition {
+        /// The component file (or the directory, if it cannot be listed).
+        file: PathBuf,
+        /// What is wrong with it.
+        reason: String,
     },
 }
 
