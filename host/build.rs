@@ -14,8 +14,11 @@ use std::process::{Command, Output};
 
 const WASM_TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "guest";
-/// Guest packages; each package name is also its plugin id.
-const GUESTS: &[&str] = &["amp", "message", "msgoffline", "fault-trap", "fault-spin", "fault-hog"];
+/// Guest packages; each package name is also its plugin id (for the
+/// `amp-condition` components `body-contains` and `fault-condition`, only
+/// the file name: a condition is named by what it declares).
+const GUESTS: &[&str] =
+    &["amp", "message", "msgoffline", "fault-trap", "fault-spin", "fault-hog", "body-contains", "fault-condition"];
 /// Guests embedded in the binary.
 const EMBEDDED: &[&str] = &["amp", "message", "msgoffline"];
 

@@ -25,9 +25,12 @@
 //! - [`types`]: the plain WIT types, re-exported with helper constructors.
 //! - [`routing`]: RFC 6121 §8.5 routing decisions shared by delivery plugins.
 //! - [`offline`]: XEP-0160 storage policy shared by storing plugins.
+//! - [`condition`]: the other world, a custom XEP-0079 condition
+//!   ([`AmpCondition`], [`export_condition!`]).
 #![warn(missing_docs)]
 
 pub mod amp_conditions;
+pub mod condition;
 pub mod log;
 pub mod offline;
 pub mod routing;
@@ -36,6 +39,7 @@ pub mod sessions;
 pub mod stanza;
 pub mod types;
 
+pub use condition::AmpCondition;
 pub use stanza::Stanza;
 pub use types::{
     Condition, ConditionInfo, DeliverValue, Disposition, Effect, ElementView, ErrorType, KeptFate, LeafView, Manifest,

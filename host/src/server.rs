@@ -138,6 +138,8 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     };
     let env = PluginEnv { settings: plugin_settings(&config), ..PluginEnv::default() };
     let plugins = Arc::new(PluginHost::with_env(limits, env)?);
+    // Before the chain: `amp` lists the custom conditions in its manifest.
+    plugins.load_conditions(&config.amp_conditions_dir())?;
     let plugin_dir = config.plugin_dir();
     let known = plugins.known_ids(Some(&plugin_dir));
     let chain = config.plugin_chain(DEFAULT_CHAIN, &|id| known.iter().any(|k| k == id))?;

@@ -14,8 +14,9 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 use super::Limits;
 
-/// Upper bound on distinct plugins a host serves at once; it only sizes the
-/// instance pool (virtual address space), not any per-stanza work.
+/// Upper bound on distinct plugins (custom AMP conditions included) a host
+/// serves at once; it only sizes the instance pool (virtual address space),
+/// not any per-stanza work.
 const MAX_PLUGINS: u32 = 16;
 
 /// Core instances, memories and tables one Rust `wasm32-wasip2` component

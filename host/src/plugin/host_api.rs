@@ -134,7 +134,7 @@ pub(super) struct MemoryCap {
 }
 
 impl MemoryCap {
-    fn new(bytes: usize) -> Self {
+    pub(super) fn new(bytes: usize) -> Self {
         MemoryCap { limits: StoreLimitsBuilder::new().memory_size(bytes).build(), bytes, refused: false }
     }
 
@@ -281,7 +281,7 @@ impl xmpp::sm::amp_conditions::Host for State {
     }
 
     fn validate(&mut self, name: String, value: String) -> wasmtime::Result<bool> {
-        Ok(self.env.conditions.load().validate(&name, &value))
+        Ok(self.ask_conditions(|c| c.validate(&name, &value)))
     }
 
     fn evaluate(&mut self, name: String, value: String, disposition: wit::Disposition) -> wasmtime::Result<bool> {
@@ -289,7 +289,21 @@ impl xmpp::sm::amp_conditions::Host for State {
             return Err(wasmtime::format_err!("amp-conditions.evaluate called outside of a process call"));
         };
         let info = message_info(stanza);
-        Ok(self.env.conditions.load().evaluate(&name, &value, &info, &disposition))
+        Ok(self.ask_conditions(|c| c.evaluate(&name, &value, &info, &disposition)))
+    }
+}
+
+impl State {
+    /// Calls the custom conditions without charging their CPU time to this
+    /// plugin's call: each condition call has its own deadline, and one
+    /// that spins to it must cost the rule its answer, not fault the plugin
+    /// that asked.
+    fn ask_conditions<R>(&mut self, ask: impl FnOnce(&dyn super::AmpConditions) -> R) -> R {
+        let started = super::cpu::thread_time();
+        // Guard → Arc → Box → the trait object.
+        let answer = ask(&***self.env.conditions.load());
+        self.call_started += super::cpu::thread_time().saturating_sub(started);
+        answer
     }
 }
 

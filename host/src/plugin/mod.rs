@@ -9,6 +9,8 @@
 //! - `pool.rs`: warm instances per plugin, checkout/checkin, fault naming.
 //! - `chain.rs`: the immutable [`PluginChain`] and its [`ChainOutcome`]s.
 //! - `builtin.rs`: embedded plugins and [`GUEST_DIR`].
+//! - `condition.rs`: custom XEP-0079 conditions (`amp-condition`
+//!   components) behind [`AmpConditions`]; the second `bindgen!` site.
 //!
 //! **Architecture Invariant:** plugins never touch sockets, files or the
 //! database, and read no clock but the host's (`server.now-ms`, which tests
@@ -27,6 +29,7 @@
 mod bindings;
 mod builtin;
 mod chain;
+mod condition;
 mod cpu;
 mod engine;
 mod host_api;
@@ -229,6 +232,15 @@ pub enum PluginError {
         file: String,
         /// The id in the manifest.
         found: String,
+    },
+    /// A custom AMP condition (`amp-condition` component) cannot be loaded:
+    /// unreadable, not a component of that world, or a bad name.
+    #[error("AMP condition {}: {reason}", file.display())]
+    Condition {
+        /// The component file (or the directory, if it cannot be listed).
+        file: PathBuf,
+        /// What is wrong with it.
+        reason: String,
     },
 }
 

@@ -12,10 +12,25 @@
 //! plugin's streams are the empty WASI context's sinks, which never block, so
 //! "blocking" is immediate; the bytes written go to our log, tagged with the
 //! plugin id, which also puts a panicking plugin's message in the log.
+//!
+//! Both worlds' stores (`sm-plugin` plugins and `amp-condition` components)
+//! are served by the same shadowing, through [`GuestName`].
 
 use super::host_api::State;
 use wasmtime::StoreContextMut;
 use wasmtime::component::{Linker, Val};
+
+/// A store's data that can name the guest it runs, for the log.
+pub(super) trait GuestName: 'static {
+    /// The plugin id or condition name.
+    fn guest_name(&self) -> &str;
+}
+
+impl GuestName for State {
+    fn guest_name(&self) -> &str {
+        self.plugin()
+    }
+}
 
 /// The WASI 0.2 version wasmtime-wasi 48.0.8 defines; shadowing must use the
 /// exact name it registered (guests' 0.2.x imports resolve to it by semver).
@@ -23,7 +38,7 @@ const WASI_VERSION: &str = "0.2.12";
 
 /// Replaces the blocking output and poll functions of WASI after
 /// `wasmtime_wasi::p2::add_to_linker_sync` has linked the rest.
-pub(super) fn shadow_blocking_calls(linker: &mut Linker<State>) -> wasmtime::Result<()> {
+pub(super) fn shadow_blocking_calls<T: GuestName>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
     let mut streams = linker.instance(&format!("wasi:io/streams@{WASI_VERSION}"))?;
     streams.func_new("[method]output-stream.blocking-write-and-flush", |mut store, _, params, results| {
@@ -33,7 +48,7 @@ pub(super) fn shadow_blocking_calls(linker: &mut Linker<State>) -> wasmtime::Res
             let text = String::from_utf8_lossy(&bytes);
             let text = text.trim_end();
             if !text.is_empty() {
-                tracing::warn!(plugin = store.data().plugin(), output = text, "plugin wrote to stdio");
+                tracing::warn!(plugin = store.data().guest_name(), output = text, "plugin wrote to stdio");
             }
         }
         end_borrows(&mut store, params)?;
@@ -66,7 +81,7 @@ pub(super) fn shadow_blocking_calls(linker: &mut Linker<State>) -> wasmtime::Res
 /// A dynamic host function must end the borrows it was lent (typed host
 /// functions do this implicitly); otherwise the guest's call fails with
 /// "borrow handles still remain".
-fn end_borrows(store: &mut StoreContextMut<'_, State>, params: &[Val]) -> wasmtime::Result<()> {
+fn end_borrows<T: 'static>(store: &mut StoreContextMut<'_, T>, params: &[Val]) -> wasmtime::Result<()> {
     for p in params {
         if let Val::Resource(r) = p {
             r.resource_drop(&mut *store)?;
