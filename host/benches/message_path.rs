@@ -31,7 +31,7 @@ fn amp_bytes() -> Vec<u8> {
         "<message to='juliet@localhost' type='chat' id='m1'><body>{body}</body>\
          <amp xmlns='http://jabber.org/protocol/amp'>\
          <rule condition='deliver' value='stored' action='alert'/>\
-         <rule condition='match-resource' value='other' action='drop'/>\
+         <rule condition='match-resource' value='exact' action='drop'/>\
          <rule condition='expire-at' value='2999-01-01T00:00:00Z' action='error'/></amp></message>"
     )
     .into_bytes()
