@@ -8,7 +8,7 @@
 
 use super::StanzaContext;
 use super::bindings::{error_from_wit, kind_to_wit, wit};
-use super::pool::{Fault, Pool};
+use super::pool::{Fault, Pool, Warm};
 use crate::xml::Element;
 use crate::xmpp::{FullJid, Stanza, StanzaError, StanzaKind, ns};
 use std::sync::Arc;
@@ -116,31 +116,31 @@ impl Loaded {
         self.handles.contains(&kind_to_wit(kind))
     }
 
-    /// One call, with the instance checked out for exactly its duration.
+    /// One `process` call, with the instance checked out for exactly its duration.
     fn call(&self, stanza: Stanza, ctx: &StanzaContext) -> (Stanza, Result<wit::Verdict, Fault>) {
+        self.with_instance(stanza, |warm, s, ticks| warm.process(s, ctx, ticks))
+    }
+
+    /// One `recheck` call; like `call`, the stanza always comes back.
+    fn recheck(&self, stanza: Stanza, ctx: &StanzaContext) -> (Stanza, Result<wit::Recheck, Fault>) {
+        self.with_instance(stanza, |warm, s, ticks| warm.recheck(s, ctx, ticks))
+    }
+
+    fn with_instance<T>(
+        &self,
+        stanza: Stanza,
+        call: impl FnOnce(&mut Warm, Stanza, u64) -> (Stanza, Result<T, Fault>),
+    ) -> (Stanza, Result<T, Fault>) {
         let mut warm = match self.pool.checkout() {
             Ok(warm) => warm,
             Err(e) => return (stanza, Err(Fault { error: format!("cannot instantiate: {e:#}") })),
         };
-        let (stanza, result) = warm.process(stanza, ctx, self.pool.deadline_ticks());
+        let (stanza, result) = call(&mut warm, stanza, self.pool.deadline_ticks());
         if result.is_ok() {
             self.pool.checkin(warm);
         }
         // A faulted instance is dropped here; a trapped component instance
         // refuses re-entry anyway, and its memory may be inconsistent.
-        (stanza, result)
-    }
-
-    /// One `recheck` call; like `call`, the stanza always comes back.
-    fn recheck(&self, stanza: Stanza, ctx: &StanzaContext) -> (Stanza, Result<wit::Recheck, Fault>) {
-        let mut warm = match self.pool.checkout() {
-            Ok(warm) => warm,
-            Err(e) => return (stanza, Err(Fault { error: format!("cannot instantiate: {e:#}") })),
-        };
-        let (stanza, result) = warm.recheck(stanza, ctx, self.pool.deadline_ticks());
-        if result.is_ok() {
-            self.pool.checkin(warm);
-        }
         (stanza, result)
     }
 

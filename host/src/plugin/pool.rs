@@ -45,21 +45,7 @@ impl Warm {
         ctx: &StanzaContext,
         deadline_ticks: u64,
     ) -> (Stanza, Result<wit::Verdict, Fault>) {
-        let data = self.store.data_mut();
-        match data.slot_mut(&self.slot) {
-            Ok(entry) => *entry = Some(stanza),
-            Err(e) => return (stanza, Err(self.fault(e))),
-        }
-        data.enter(ctx);
-        self.store.set_epoch_deadline(deadline_ticks);
-        let borrow = Resource::new_borrow(self.slot.rep());
-        let result = self.bindings.xmpp_sm_plugin().call_process(&mut self.store, borrow);
-        // The store's data stays reachable after a trap, so the stanza
-        // always comes back; the slot is only emptied here.
-        let Some(stanza) = self.store.data_mut().take_back(&self.slot) else {
-            unreachable!("the stanza slot was filled above and is emptied only by take_back()")
-        };
-        (stanza, result.map_err(|e| self.fault(e)))
+        self.lend(stanza, ctx, deadline_ticks, |b, store, s| b.xmpp_sm_plugin().call_process(store, s))
     }
 
     /// Lends a stored message to the guest's `recheck` (its expiry came).
@@ -69,6 +55,19 @@ impl Warm {
         ctx: &StanzaContext,
         deadline_ticks: u64,
     ) -> (Stanza, Result<wit::Recheck, Fault>) {
+        self.lend(stanza, ctx, deadline_ticks, |b, store, s| b.xmpp_sm_plugin().call_recheck(store, s))
+    }
+
+    /// Puts `stanza` in the slot for one export call and takes it back
+    /// whatever the call did: the store's data stays reachable after a
+    /// trap, and the slot is only emptied here.
+    fn lend<T>(
+        &mut self,
+        stanza: Stanza,
+        ctx: &StanzaContext,
+        deadline_ticks: u64,
+        call: impl FnOnce(&SmPlugin, &mut Store<State>, Resource<StanzaSlot>) -> wasmtime::Result<T>,
+    ) -> (Stanza, Result<T, Fault>) {
         let data = self.store.data_mut();
         match data.slot_mut(&self.slot) {
             Ok(entry) => *entry = Some(stanza),
@@ -76,8 +75,7 @@ impl Warm {
         }
         data.enter(ctx);
         self.store.set_epoch_deadline(deadline_ticks);
-        let borrow = Resource::new_borrow(self.slot.rep());
-        let result = self.bindings.xmpp_sm_plugin().call_recheck(&mut self.store, borrow);
+        let result = call(&self.bindings, &mut self.store, Resource::new_borrow(self.slot.rep()));
         let Some(stanza) = self.store.data_mut().take_back(&self.slot) else {
             unreachable!("the stanza slot was filled above and is emptied only by take_back()")
         };

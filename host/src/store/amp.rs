@@ -44,9 +44,6 @@ pub struct AmpStore {
     db: Db,
 }
 
-/// Ids per `DELETE … IN (…)`: far below every backend's parameter limit.
-const DELETE_CHUNK: usize = 512;
-
 const COUNTS: &str = "SELECT COUNT(*), COUNT(CASE WHEN sender = ? THEN 1 END) FROM amp_messages WHERE recipient = ?";
 macro_rules! insert {
     () => {
@@ -174,16 +171,7 @@ impl AmpStore {
     /// Removes messages by id (delivered, or discarded by a rule); ids that
     /// are already gone are ignored.
     pub async fn delete(&self, ids: &[i64]) -> Result<(), StoreError> {
-        for chunk in ids.chunks(DELETE_CHUNK) {
-            let placeholders = vec!["?"; chunk.len()].join(", ");
-            let sql = self.db.sql_owned(format!("DELETE FROM amp_messages WHERE id IN ({placeholders})"));
-            let mut q = sqlx::query(&sql);
-            for id in chunk {
-                q = q.bind(*id);
-            }
-            q.execute(self.db.pool()).await?;
-        }
-        Ok(())
+        self.db.delete_ids("amp_messages", ids).await
     }
 
     /// Removes everything kept for `recipient` (the account is gone).

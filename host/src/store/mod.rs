@@ -30,6 +30,9 @@ pub use amp::{AmpMessage, AmpStore};
 pub use offline::{OfflineLimits, OfflineStore, StoredMessage};
 pub use users::{StoredCredentials, UserStore};
 
+/// Ids per `DELETE … IN (…)` of [`Db::delete_ids`].
+const DELETE_CHUNK: usize = 512;
+
 /// How long SQLite waits on a locked database before reporting `SQLITE_BUSY`.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 
@@ -194,6 +197,23 @@ impl Db {
             Backend::Postgres => Cow::Owned(numbered_placeholders(query)),
             _ => Cow::Borrowed(query),
         }
+    }
+
+    /// `DELETE FROM {table} WHERE id IN (…)` in statements of at most
+    /// [`DELETE_CHUNK`] ids (far below every backend's parameter limit);
+    /// ids already gone are ignored. Shared by the message stores, whose
+    /// flushes delete what was handed out by id.
+    pub(crate) async fn delete_ids(&self, table: &str, ids: &[i64]) -> Result<(), StoreError> {
+        for chunk in ids.chunks(DELETE_CHUNK) {
+            let placeholders = vec!["?"; chunk.len()].join(", ");
+            let sql = self.sql_owned(format!("DELETE FROM {table} WHERE id IN ({placeholders})"));
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.execute(&self.pool).await?;
+        }
+        Ok(())
     }
 
     /// [`Db::sql`] for statements built at run time (e.g. `IN (?, ?, …)`).

@@ -83,19 +83,9 @@ impl OfflineStore {
             .collect()
     }
 
-    /// Removes delivered messages by id, in one statement.
+    /// Removes delivered messages by id.
     pub async fn delete(&self, ids: &[i64]) -> Result<(), StoreError> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let placeholders = vec!["?"; ids.len()].join(", ");
-        let sql = self.db.sql_owned(format!("DELETE FROM offline_messages WHERE id IN ({placeholders})"));
-        let mut q = sqlx::query(&sql);
-        for id in ids {
-            q = q.bind(*id);
-        }
-        q.execute(self.db.pool()).await?;
-        Ok(())
+        self.db.delete_ids("offline_messages", ids).await
     }
 
     /// Removes everything kept for `recipient` (the account is gone).

@@ -21,8 +21,8 @@ use crate::datetime::Timestamp;
 use crate::events::{self, Original, Reply};
 use crate::node::Node;
 use crate::ns;
-use crate::request::{self, Origin, Policy};
-use crate::resolver::{self, Context, Hop};
+use crate::request::{self, AmpRequest, Origin, Policy};
+use crate::resolver::{self, Context, Hop, Outcome};
 use crate::rules::{CustomConditions, Declaration, DeliverValue, Rule};
 use crate::security::SecurityLevel;
 use crate::strategy::{self, Disposition, Offline, Recipient, Undelivered};
@@ -91,43 +91,88 @@ fn deliveries(bare: &str, resources: &[String]) -> Vec<Effect> {
     resources.iter().map(|r| Effect::Deliver(format!("{bare}/{r}"))).collect()
 }
 
-/// XEP-0079 §2.2 for a message from a local client: validate, work out the
-/// default disposition, evaluate, act.
-fn with_rules(stanza: &Stanza, amp: &Node, bare: &str, to_resource: Option<&str>, route: Route) -> Verdict {
-    let from = stanza.from();
-    let to = stanza.to().unwrap_or_else(|| bare.to_owned());
-    let id = stanza.id();
-    let reply = Reply { server: domain_of(&from), to: &from, id: id.as_deref() };
-    let from_bare = from.split('/').next().unwrap_or_default();
-    let policy = Policy { level: security_level(), same_account: from_bare == bare };
+/// Who sent a message to whom, as events and refusals echo it (D1).
+struct Envelope {
+    from: String,
+    to: String,
+    id: Option<String>,
+}
+
+impl Envelope {
+    fn of(stanza: &Stanza, default_to: &str) -> Self {
+        Envelope { from: stanza.from(), to: stanza.to().unwrap_or_else(|| default_to.to_owned()), id: stanza.id() }
+    }
+
+    fn reply(&self) -> Reply<'_> {
+        Reply { server: domain_of(&self.from), to: &self.from, id: self.id.as_deref() }
+    }
+}
+
+/// An accepted request after evaluation: the default disposition, the
+/// outcome, and the event (if any) already as an effect.
+struct Evaluation {
+    request: AmpRequest,
+    disposition: Disposition,
+    outcome: Outcome,
+    effects: Vec<Effect>,
+}
+
+/// XEP-0079 §2.2.1–§2.2.3 at the sender's edge: validate every rule (the
+/// refusal is the whole answer), then work out the default disposition
+/// (only now: it may cost host calls) and evaluate the rules against it.
+fn evaluate(
+    env: &Envelope,
+    amp: &Node,
+    policy: Policy,
+    may_see_presence: impl FnOnce() -> bool,
+    to_resource: Option<&str>,
+    disposition: impl FnOnce() -> Disposition,
+) -> Result<Evaluation, Verdict> {
     let custom = HostConditions::load();
-    let request = match request::validate(id.as_deref(), amp, &custom, policy, sessions::sender_may_see_presence) {
-        Ok(request) => request,
-        Err(rejection) => {
+    let request =
+        request::validate(env.id.as_deref(), amp, &custom, policy, may_see_presence).map_err(|rejection| {
             log::debug(&format!("AMP request refused: {rejection}"));
-            return Verdict::Handled(vec![send(events::rejection(reply, &rejection))]);
-        }
-    };
-    let offline = Offline::decide(true, || !offline::storable(stanza.message_type()) || offline::disposable(stanza));
-    let disposition = strategy::default_disposition(Recipient::Local { route: &route, offline });
+            Verdict::Handled(vec![send(events::rejection(env.reply(), &rejection))])
+        })?;
+    let disposition = disposition();
     let ctx = Context { now: now(), to_resource, hop: Hop::Edge };
     let wit_disposition = to_wit(&disposition);
     let outcome =
         resolver::resolve(&request, &disposition, &ctx, |name, value| custom.evaluate(name, value, &wit_disposition));
-
     let mut effects = Vec::new();
     if let (Some(action), Some(i)) = (outcome.event(), outcome.fired()) {
-        let original = Original { from: &from, to: &to };
-        if let Some(event) = events::event(reply, action, original, &request.rules[i].raw) {
-            effects.push(send(event));
-        }
+        let original = Original { from: &env.from, to: &env.to };
+        effects.extend(events::event(env.reply(), action, original, &request.rules[i].raw).map(send));
     }
+    Ok(Evaluation { request, disposition, outcome, effects })
+}
+
+fn verdict(effects: Vec<Effect>) -> Verdict {
+    if effects.is_empty() { Verdict::Drop } else { Verdict::Handled(effects) }
+}
+
+/// XEP-0079 §2.2 for a message from a local client to a local account:
+/// evaluate, then act (§2.2.4).
+fn with_rules(stanza: &Stanza, amp: &Node, bare: &str, to_resource: Option<&str>, route: Route) -> Verdict {
+    let env = Envelope::of(stanza, bare);
+    let from_bare = env.from.split('/').next().unwrap_or_default();
+    let policy = Policy { level: security_level(), same_account: from_bare == bare };
+    let disposition = || {
+        let offline =
+            Offline::decide(true, || !offline::storable(stanza.message_type()) || offline::disposable(stanza));
+        strategy::default_disposition(Recipient::Local { route: &route, offline })
+    };
+    let Evaluation { request, disposition, outcome, mut effects } =
+        match evaluate(&env, amp, policy, sessions::sender_may_see_presence, to_resource, disposition) {
+            Ok(evaluation) => evaluation,
+            Err(refused) => return refused,
+        };
     if !outcome.takes_default() {
         // Alert, drop and error discard the message (R41, R42, R44).
         return Verdict::Handled(effects);
     }
     // D9: the recipient's copy carries `from`/`to` on its `<amp>`.
-    let mut copy = request.delivered_copy(&from, &to);
+    let mut copy = request.delivered_copy(&env.from, &env.to);
     match disposition {
         Disposition::Direct(resources) => {
             effects.push(Effect::ReplaceChild(copy.to_xml()));
@@ -135,23 +180,24 @@ fn with_rules(stanza: &Stanza, amp: &Node, bare: &str, to_resource: Option<&str>
         }
         Disposition::Stored => {
             // X7, D18: a notify that fired at receipt does not fire again.
-            let kept: Vec<&Rule> =
-                request.rules.iter().enumerate().filter(|(i, _)| Some(*i) != outcome.fired()).map(|(_, r)| r).collect();
+            let kept: Vec<Rule> = request
+                .rules
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| Some(*i) != outcome.fired())
+                .map(|(_, r)| r.clone())
+                .collect();
             copy.children = kept.iter().map(|r| r.raw.to_node(ns::AMP)).collect();
-            let kept: Vec<Rule> = kept.into_iter().cloned().collect();
             effects.push(Effect::ReplaceChild(copy.to_xml()));
             effects.push(Effect::StoreAmp(resolver::next_expiry(&kept).map(to_ms)));
         }
-        Disposition::None(Undelivered::Bounce) => {
-            effects.push(Effect::Bounce(wasmpp_guest_sdk::StanzaError::new(ErrorCondition::ServiceUnavailable)))
-        }
         Disposition::None(Undelivered::Silent) => {}
         // A local recipient is never routed on, forwarded or gatewayed (D17).
-        Disposition::NextHop | Disposition::Forward | Disposition::Gateway => {
+        Disposition::None(Undelivered::Bounce) | Disposition::NextHop | Disposition::Forward | Disposition::Gateway => {
             effects.push(Effect::Bounce(wasmpp_guest_sdk::StanzaError::new(ErrorCondition::ServiceUnavailable)))
         }
     }
-    if effects.is_empty() { Verdict::Drop } else { Verdict::Handled(effects) }
+    verdict(effects)
 }
 
 /// An AMP message for another server (R13: this is the sender's edge
@@ -164,33 +210,19 @@ fn remote(stanza: &Stanza) -> Verdict {
     if !request::should_evaluate(stanza.message_type() == MessageType::Error, &amp, Origin::LocalClient) {
         return Verdict::Pass;
     }
-    let from = stanza.from();
-    let to = stanza.to().unwrap_or_default();
-    let id = stanza.id();
-    let reply = Reply { server: domain_of(&from), to: &from, id: id.as_deref() };
+    let env = Envelope::of(stanza, "");
+    // No roster of a remote account to consult: STRICT refuses leaky rules.
     let policy = Policy { level: security_level(), same_account: false };
-    let custom = HostConditions::load();
-    let request = match request::validate(id.as_deref(), &amp, &custom, policy, || false) {
-        Ok(request) => request,
-        Err(rejection) => return Verdict::Handled(vec![send(events::rejection(reply, &rejection))]),
-    };
-    let disposition = Disposition::NextHop;
     let to_resource = stanza.to_resource();
-    let ctx = Context { now: now(), to_resource: to_resource.as_deref(), hop: Hop::Edge };
-    let wit_disposition = to_wit(&disposition);
-    let outcome =
-        resolver::resolve(&request, &disposition, &ctx, |name, value| custom.evaluate(name, value, &wit_disposition));
-    let mut effects = Vec::new();
-    if let (Some(action), Some(i)) = (outcome.event(), outcome.fired()) {
-        let original = Original { from: &from, to: &to };
-        if let Some(event) = events::event(reply, action, original, &request.rules[i].raw) {
-            effects.push(send(event));
-        }
-    }
+    let Evaluation { request, outcome, mut effects, .. } =
+        match evaluate(&env, &amp, policy, || false, to_resource.as_deref(), || Disposition::NextHop) {
+            Ok(evaluation) => evaluation,
+            Err(refused) => return refused,
+        };
     if outcome.takes_default() {
-        effects.push(send(events::service_unavailable(reply, request.clean())));
+        effects.push(send(events::service_unavailable(env.reply(), request.clean())));
     }
-    if effects.is_empty() { Verdict::Drop } else { Verdict::Handled(effects) }
+    verdict(effects)
 }
 
 /// D18: a stored message whose expiry came. Its `<amp>` holds the rules
@@ -201,12 +233,9 @@ fn recheck_stored(stanza: &Stanza) -> WitRecheck {
         log::warn("a stored AMP message without <amp> was rechecked; discarded");
         return discard(Vec::new());
     };
-    let rules: Vec<Rule> = amp
-        .children
-        .iter()
-        .filter(|c| c.is("rule", ns::AMP))
-        .filter_map(|c| Rule::parse(c, &HostConditions::load()).ok())
-        .collect();
+    let custom = HostConditions::load();
+    let rules: Vec<Rule> =
+        amp.children.iter().filter(|c| c.is("rule", ns::AMP)).filter_map(|c| Rule::parse(c, &custom).ok()).collect();
     let result = resolver::recheck(rules, now());
     let sender = stanza.from();
     let id = stanza.id();
