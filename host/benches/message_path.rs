@@ -61,18 +61,23 @@ fn context() -> (StanzaContext, tokio::sync::mpsc::Receiver<wasmpp::sm::registry
 }
 
 fn bench(c: &mut Criterion) {
+    // Profiling: point this at guests built with symbols (`strip = false`)
+    // so `perf report` names guest functions; plugins found there win over
+    // the embedded ones.
+    let dir = std::env::var_os("WASMPP_BENCH_PLUGIN_DIR").map(std::path::PathBuf::from);
+    let dir = dir.as_deref();
     let bytes = message_bytes();
     let from = Jid::new("romeo@localhost/orchard").unwrap();
     let (ctx, _rx) = context();
 
     let with_message = PluginHost::new(Limits::default()).unwrap();
-    with_message.load_chain(&["message".to_string()], None).unwrap();
+    with_message.load_chain(&["message".to_string()], dir).unwrap();
     let empty = PluginHost::new(Limits::default()).unwrap();
-    empty.load_chain(&[], None).unwrap();
+    empty.load_chain(&[], dir).unwrap();
     let amp = PluginHost::new(Limits::default()).unwrap();
-    amp.load_chain(&["amp".to_string()], None).unwrap();
+    amp.load_chain(&["amp".to_string()], dir).unwrap();
     let pair = PluginHost::new(Limits::default()).unwrap();
-    pair.load_chain(&["message".to_string(), "msgoffline".to_string()], None).unwrap();
+    pair.load_chain(&["message".to_string(), "msgoffline".to_string()], dir).unwrap();
     let with_rules = amp_bytes();
     // The host resolves this before the chain for AMP messages (STRICT).
     let amp_ctx = StanzaContext { sender_may_see_presence: true, ..ctx.clone() };

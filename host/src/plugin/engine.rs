@@ -65,6 +65,12 @@ impl Runtime {
             .memory_guard_size(64 << 10)
             .memory_reservation_for_growth(0)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        // `perf record` can name JIT-compiled guest functions only through
+        // a perf map (/tmp/perf-PID.map); it costs a file write per
+        // compiled component, so it is opt-in for profiling runs.
+        if std::env::var_os("WASMPP_PERFMAP").is_some_and(|v| v == "1") {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config)?;
         let tick = tick_for(limits.deadline);
         spawn_ticker(&engine, tick).map_err(|e| wasmtime::format_err!("cannot start the epoch ticker: {e}"))?;

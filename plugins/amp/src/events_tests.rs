@@ -19,7 +19,7 @@ fn xml(n: &Node) -> String {
 }
 
 fn refuse(a: &Node, id: Option<&str>, level: SecurityLevel) -> Rejection {
-    *validate(id, a, &NoCustomConditions, Policy { level, same_account: false }, || false).unwrap_err()
+    *validate(id, a.clone(), &NoCustomConditions, Policy { level, same_account: false }, || false).unwrap_err()
 }
 
 /// R3, R25, R26, R41, R49–R52, D1: the alert event of amp.md §2.

@@ -69,7 +69,7 @@ fn message(stanza: &Stanza) -> Verdict {
     let route = routing::route(ty, to_resource.as_deref(), exists, &resources);
     match stanza.child_element("amp", ns::AMP).map(node) {
         Some(amp) if request::should_evaluate(ty == MessageType::Error, &amp, Origin::LocalClient) => {
-            with_rules(stanza, &amp, &bare, to_resource.as_deref(), route)
+            with_rules(stanza, amp, &bare, to_resource.as_deref(), route)
         }
         _ => plain(stanza, &bare, route),
     }
@@ -122,7 +122,7 @@ struct Evaluation {
 /// (only now: it may cost host calls) and evaluate the rules against it.
 fn evaluate(
     env: &Envelope,
-    amp: &Node,
+    amp: Node,
     policy: Policy,
     may_see_presence: impl FnOnce() -> bool,
     to_resource: Option<&str>,
@@ -153,7 +153,7 @@ fn verdict(effects: Vec<Effect>) -> Verdict {
 
 /// XEP-0079 §2.2 for a message from a local client to a local account:
 /// evaluate, then act (§2.2.4).
-fn with_rules(stanza: &Stanza, amp: &Node, bare: &str, to_resource: Option<&str>, route: Route) -> Verdict {
+fn with_rules(stanza: &Stanza, amp: Node, bare: &str, to_resource: Option<&str>, route: Route) -> Verdict {
     let env = Envelope::of(stanza, bare);
     let from_bare = env.from.split('/').next().unwrap_or_default();
     let policy = Policy { level: security_level(), same_account: from_bare == bare };
@@ -172,13 +172,13 @@ fn with_rules(stanza: &Stanza, amp: &Node, bare: &str, to_resource: Option<&str>
         return Verdict::Handled(effects);
     }
     // D9: the recipient's copy carries `from`/`to` on its `<amp>`.
-    let mut copy = request.delivered_copy(&env.from, &env.to);
     match disposition {
         Disposition::Direct(resources) => {
-            effects.push(Effect::ReplaceChild(copy.to_xml()));
+            effects.push(Effect::ReplaceChild(request.delivered_copy_xml(&env.from, &env.to)));
             effects.extend(deliveries(bare, &resources));
         }
         Disposition::Stored => {
+            let mut copy = request.delivered_copy(&env.from, &env.to);
             // X7, D18: a notify that fired at receipt does not fire again.
             let kept: Vec<Rule> = request
                 .rules
@@ -215,7 +215,7 @@ fn remote(stanza: &Stanza) -> Verdict {
     let policy = Policy { level: security_level(), same_account: false };
     let to_resource = stanza.to_resource();
     let Evaluation { request, outcome, mut effects, .. } =
-        match evaluate(&env, &amp, policy, || false, to_resource.as_deref(), || Disposition::NextHop) {
+        match evaluate(&env, amp, policy, || false, to_resource.as_deref(), || Disposition::NextHop) {
             Ok(evaluation) => evaluation,
             Err(refused) => return refused,
         };

@@ -75,13 +75,28 @@ impl Node {
         self.to_xml_within("")
     }
 
+    /// [`Node::to_xml`] with `extra` attributes after the element's own,
+    /// without building a modified copy of the tree first.
+    pub fn to_xml_with_attrs(&self, extra: &[(&str, &str)]) -> String {
+        let mut out = String::with_capacity(256);
+        self.write_with(&mut out, "", extra);
+        out
+    }
+
     fn write(&self, out: &mut String, parent_ns: &str) {
+        self.write_with(out, parent_ns, &[]);
+    }
+
+    fn write_with(&self, out: &mut String, parent_ns: &str, extra: &[(&str, &str)]) {
         out.push('<');
         out.push_str(&self.name);
         if self.ns != parent_ns {
             write_attr(out, "xmlns", &self.ns);
         }
         for (name, value) in &self.attrs {
+            write_attr(out, name, value);
+        }
+        for (name, value) in extra {
             write_attr(out, name, value);
         }
         if self.children.is_empty() && self.text.is_empty() {
@@ -110,6 +125,13 @@ fn write_attr(out: &mut String, name: &str, value: &str) {
 /// into spaces. Characters XML 1.0 cannot carry are dropped, so whatever a
 /// client put into a rule attribute, the echo stays well-formed.
 fn escape(out: &mut String, s: &str, attr: bool) {
+    // Almost every value (JIDs, rule values, dates) needs no escaping: one
+    // byte scan and a copy instead of a push per character. 0xEF starts
+    // U+FFFE/U+FFFF (and other BMP characters, which then take the slow path).
+    if !s.bytes().any(|b| b < 0x20 || matches!(b, b'&' | b'<' | b'>' | b'\'' | b'"' | 0xEF)) {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -151,6 +173,29 @@ mod tests {
         let mut n = Node::new("a", "").with_attr("v", "x'y\"<&>\n\t\u{1}");
         n.text = "1 < 2 & 'q'\r".to_owned();
         assert_eq!(n.to_xml(), "<a v='x&apos;y&quot;&lt;&amp;&gt;&#10;&#9;'>1 &lt; 2 &amp; 'q'&#13;</a>");
+    }
+
+    #[test]
+    fn extra_attributes_follow_the_own_ones() {
+        let n = Node::new("amp", "urn:a").with_attr("per-hop", "true").with_child(Node::new("rule", "urn:a"));
+        assert_eq!(
+            n.to_xml_with_attrs(&[("from", "a@x/r"), ("to", "b'@x")]),
+            "<amp xmlns='urn:a' per-hop='true' from='a@x/r' to='b&apos;@x'><rule/></amp>"
+        );
+    }
+
+    #[test]
+    fn fast_path_and_slow_path_agree() {
+        for s in ["plain", "2999-01-01T00:00:00Z", "caf\u{e9}", "\u{fffe}x", "\u{ef00}", "a&b", ""] {
+            let (mut fast, mut slow) = (String::new(), String::new());
+            escape(&mut fast, s, true);
+            for c in s.chars() {
+                let mut one = String::new();
+                escape(&mut one, &c.to_string(), true);
+                slow.push_str(&one);
+            }
+            assert_eq!(fast, slow, "{s:?}");
+        }
     }
 
     #[test]

@@ -45,6 +45,13 @@ impl AmpRequest {
         amp.attrs.extend([("from".to_owned(), from.to_owned()), ("to".to_owned(), to.to_owned())]);
         amp
     }
+
+    /// [`AmpRequest::delivered_copy`] serialised with its own `xmlns`,
+    /// written straight from the request: the common (direct delivery)
+    /// path of every AMP message, so it clones no tree.
+    pub fn delivered_copy_xml(&self, from: &str, to: &str) -> String {
+        self.clean.to_xml_with_attrs(&[("from", from), ("to", to)])
+    }
 }
 
 /// Who put the `<amp>` on the wire, as far as the server can tell.
@@ -127,6 +134,8 @@ impl std::error::Error for Rejection {}
 
 /// Validates the `<amp>` of a message whose `id` attribute is `id`.
 /// (The rejection is boxed: it is the rare path and carries a tree.)
+/// The `<amp>` is taken by value: its cleaned form becomes the request's
+/// without copying a string (this runs for every AMP message).
 ///
 /// Every rule is checked before any is evaluated, and every offender is
 /// found (R19b): first each rule on its own ([`Rule::parse`]), then the
@@ -135,7 +144,7 @@ impl std::error::Error for Rejection {}
 /// `to` are dropped (D13).
 pub fn validate(
     id: Option<&str>,
-    amp: &Node,
+    amp: Node,
     custom: &dyn CustomConditions,
     policy: Policy,
     sender_authorized: impl FnOnce() -> bool,
@@ -145,12 +154,13 @@ pub fn validate(
     if id.is_none_or(str::is_empty) {
         return reject(Reason::MissingId);
     }
-    let per_hop = match amp.attr("per-hop") {
+    let per_hop = match clean.attr("per-hop") {
         None | Some("false" | "0") => false,
         Some("true" | "1") => true,
         Some(_) => return reject(Reason::BadPerHop),
     };
-    let elements: Vec<&Node> = amp.children.iter().filter(|c| c.is("rule", ns::AMP)).collect();
+    // `clean` kept exactly the `<rule/>` children, in document order.
+    let elements: Vec<&Node> = clean.children.iter().collect();
     if elements.is_empty() {
         return reject(Reason::NoRules);
     }
@@ -183,18 +193,15 @@ pub fn validate(
 
 /// The `<amp>` with only its rules (as written) and attributes other than
 /// `status`, `from` and `to`.
-fn clean(amp: &Node) -> Node {
-    Node {
-        attrs: amp.attrs.iter().filter(|(n, _)| !matches!(n.as_str(), "status" | "from" | "to")).cloned().collect(),
-        children: amp
-            .children
-            .iter()
-            .filter(|c| c.is("rule", ns::AMP))
-            .map(|c| Node { children: Vec::new(), text: String::new(), ..c.clone() })
-            .collect(),
-        text: String::new(),
-        ..Node::new(&amp.name, &amp.ns)
+fn clean(mut amp: Node) -> Node {
+    amp.attrs.retain(|(n, _)| !matches!(n.as_str(), "status" | "from" | "to"));
+    amp.children.retain(|c| c.is("rule", ns::AMP));
+    for rule in &mut amp.children {
+        rule.children.clear();
+        rule.text.clear();
     }
+    amp.text.clear();
+    amp
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ const NONE: Policy = Policy { level: SecurityLevel::None, same_account: false };
 const STRICT: Policy = Policy { level: SecurityLevel::Strict, same_account: false };
 
 fn check(a: &Node) -> Result<AmpRequest, Box<Rejection>> {
-    validate(Some("m1"), a, &NoCustomConditions, NONE, || panic!("roster asked"))
+    validate(Some("m1"), a.clone(), &NoCustomConditions, NONE, || panic!("roster asked"))
 }
 
 fn reason(a: &Node) -> Reason {
@@ -35,7 +35,7 @@ fn r17_a_valid_request_keeps_rules_in_document_order() {
 fn d10_missing_or_empty_id() {
     let a = amp(&[], one_rule());
     for id in [None, Some("")] {
-        let r = validate(id, &a, &NoCustomConditions, NONE, || false).unwrap_err();
+        let r = validate(id, a.clone(), &NoCustomConditions, NONE, || false).unwrap_err();
         assert_eq!(*r, Rejection { echo: a.clone(), reason: Reason::MissingId });
     }
 }
@@ -93,13 +93,13 @@ fn d15_refusals_are_reported_with_structural_offenders() {
         cva("deliver", "stored", "notify"), // 1 refused
         cva("deliver", "nowhere", "drop"),  // 2 invalid value
     ];
-    let r = validate(Some("m1"), &amp(&[], rules.clone()), &NoCustomConditions, STRICT, || false).unwrap_err();
+    let r = validate(Some("m1"), amp(&[], rules.clone()), &NoCustomConditions, STRICT, || false).unwrap_err();
     let Reason::Rules { kind, listed, offenders } = r.reason else { panic!() };
     assert_eq!(kind, OffenceKind::InvalidRules);
     assert_eq!(listed, [RawRule { attrs: rules[1].attrs.clone() }, RawRule { attrs: rules[2].attrs.clone() }]);
     assert_eq!(offenders[0], (1, Offence::Invalid(Invalidity::Refused)));
 
-    let ok = validate(Some("m1"), &amp(&[], rules[..2].to_vec()), &NoCustomConditions, STRICT, || true);
+    let ok = validate(Some("m1"), amp(&[], rules[..2].to_vec()), &NoCustomConditions, STRICT, || true);
     assert!(ok.is_ok(), "an authorized sender may use notify");
 }
 
@@ -142,6 +142,10 @@ fn d9_delivered_copy_carries_from_and_to() {
         req.delivered_copy("alice@ex.test/a1", "bob@ex.test").to_xml_within(ns::CLIENT),
         "<amp xmlns='http://jabber.org/protocol/amp' per-hop='true' from='alice@ex.test/a1' to='bob@ex.test'>\
          <rule condition='deliver' value='stored' action='alert'/></amp>"
+    );
+    assert_eq!(
+        req.delivered_copy_xml("alice@ex.test/a1", "bob@ex.test"),
+        req.delivered_copy("alice@ex.test/a1", "bob@ex.test").to_xml()
     );
 }
 
