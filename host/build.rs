@@ -1,4 +1,4 @@
-//! Builds the guest plugins (`wit/` world `xmpp:sm/sm-plugin@0.1.0`) as
+//! Builds the guest plugins (`wit/` world `xmpp:sm/sm-plugin@0.2.0`) as
 //! `wasm32-wasip2` components during every `cargo build`/`run`/`test` of the
 //! host, so a fresh checkout needs no extra step.
 //!
@@ -17,8 +17,17 @@ const PROFILE: &str = "guest";
 /// Guest packages; each package name is also its plugin id (for the
 /// `amp-condition` components `body-contains` and `fault-condition`, only
 /// the file name: a condition is named by what it declares).
-const GUESTS: &[&str] =
-    &["amp", "message", "msgoffline", "fault-trap", "fault-spin", "fault-hog", "body-contains", "fault-condition"];
+const GUESTS: &[&str] = &[
+    "amp",
+    "message",
+    "msgoffline",
+    "fault-trap",
+    "fault-spin",
+    "fault-hog",
+    "overreach",
+    "body-contains",
+    "fault-condition",
+];
 /// Guests embedded in the binary.
 const EMBEDDED: &[&str] = &["amp", "message", "msgoffline"];
 

@@ -1,4 +1,4 @@
-//! Write wasmpp session-manager plugins (the `xmpp:sm/sm-plugin@0.1.0` world
+//! Write wasmpp session-manager plugins (the `xmpp:sm/sm-plugin@0.2.0` world
 //! in `wit/`) as plain Rust.
 //!
 //! The generated WIT bindings stay private (`__bindings`): plugin authors
@@ -17,6 +17,17 @@
 //! The crate also compiles for the host target, where calls into the host
 //! are unavailable: keep decisions in pure functions (like [`routing`]) and
 //! unit-test them natively.
+//!
+//! # Capabilities
+//! A plugin may always read its stanza, [`log`] and read the clock
+//! ([`server::now_ms`]). Anything else is a [`Capability`] it lists in its
+//! [`Manifest`] ([`Manifest::with_capabilities`]): the [`sessions`] view,
+//! its [`server::config`], the [`amp_conditions`], and the effects
+//! [`Effect::Deliver`], [`Effect::StoreOffline`]/[`Effect::FlushOffline`]/
+//! [`Effect::StoreAmp`] and [`Effect::Send`]. The host grants what the
+//! manifest lists and the operator allows; a gated call without the grant
+//! returns `Err(`[`Denied`]`)`, and a verdict with an effect it does not
+//! cover is refused (the stanza goes on as if the plugin had passed).
 //!
 //! # Layout
 //! - [`stanza`]: the borrowed [`Stanza`] and its accessors.
@@ -42,8 +53,8 @@ pub mod types;
 pub use condition::AmpCondition;
 pub use stanza::Stanza;
 pub use types::{
-    Condition, ConditionInfo, DeliverValue, Disposition, Effect, ElementView, ErrorType, KeptFate, LeafView, Manifest,
-    MessageInfo, MessageType, Recheck, ResourceInfo, StanzaError, StanzaKind, Verdict,
+    Capability, Condition, ConditionInfo, DeliverValue, Denied, Disposition, Effect, ElementView, ErrorType, KeptFate,
+    LeafView, Manifest, MessageInfo, MessageType, Recheck, ResourceInfo, StanzaError, StanzaKind, Verdict,
 };
 
 /// Generated bindings; not part of the API (used by [`export_plugin!`]).
@@ -87,7 +98,10 @@ pub mod __bindings {
 /// statics is per instance and must not be relied on across stanzas.
 pub trait Plugin: 'static {
     /// Describes the plugin; called once when the host loads it. `id` must
-    /// equal the name the plugin is configured under.
+    /// equal the name the plugin is configured under; `version` is
+    /// semver-like; `handles` is not empty; `capabilities` lists everything
+    /// the plugin uses beyond its stanza, logging and the clock. Only
+    /// [`server::config`] and [`amp_conditions`] may be called from here.
     fn manifest() -> Manifest;
 
     /// Decides what happens to one stanza of a kind listed in the manifest.

@@ -1,16 +1,19 @@
 //! The recipient's sessions (RFC 6121 §8.5), read-only and scoped by the host.
+//!
+//! Every call needs [`Capability::Sessions`](crate::Capability::Sessions) in
+//! the manifest; without the grant it returns [`Denied`].
 
 use crate::__bindings::xmpp::sm::sessions as wit;
-use crate::types::ResourceInfo;
+use crate::types::{Denied, ResourceInfo};
 
 /// All bound sessions of the local account `bare`; empty when it has none.
-pub fn resources(bare: &str) -> Vec<ResourceInfo> {
+pub fn resources(bare: &str) -> Result<Vec<ResourceInfo>, Denied> {
     wit::resources(bare)
 }
 
 /// Whether the current stanza's addressee has an account on this server
 /// (resolved by the host before the chain runs).
-pub fn recipient_exists() -> bool {
+pub fn recipient_exists() -> Result<bool, Denied> {
     wit::recipient_exists()
 }
 
@@ -18,12 +21,12 @@ pub fn recipient_exists() -> bool {
 /// (same account, or subscription `from`/`both` in the addressee's roster).
 /// Resolved by the host only for messages carrying an XEP-0079 `<amp>`;
 /// false for anything else.
-pub fn sender_may_see_presence() -> bool {
+pub fn sender_may_see_presence() -> Result<bool, Denied> {
     wit::sender_may_see_presence()
 }
 
 /// Whether the current message's addressee is on another server (the host
 /// offers such messages only when they carry XEP-0079 `<amp>`).
-pub fn recipient_is_remote() -> bool {
+pub fn recipient_is_remote() -> Result<bool, Denied> {
     wit::recipient_is_remote()
 }

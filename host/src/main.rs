@@ -1,5 +1,6 @@
 //! The `wasmpp` binary: `wasmpp [--key=value…]` serves; `adduser`, `deluser`
-//! and `passwd` manage accounts in the configured user database.
+//! and `passwd` manage accounts in the configured user database; `plugin
+//! check FILE` runs the plugin load checks on one component.
 
 use anyhow::{Context, bail};
 use std::io::{BufRead, Write};
@@ -30,6 +31,11 @@ fn run(cmd: Command) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cmd {
         Command::Help => print!("{}", config::help_text()),
+        Command::PluginCheck { config, file } => {
+            // The server's own load path on one file: no database, no network.
+            let report = server::plugin_host(&config)?.check_file(&file)?;
+            print!("{report}");
+        }
         Command::Version => println!("wasmpp {}", env!("CARGO_PKG_VERSION")),
         Command::Serve(config) => {
             init_tracing(&config);

@@ -123,6 +123,21 @@ fn plugin_settings(config: &Config) -> HashMap<String, BTreeMap<String, String>>
     settings
 }
 
+/// The plugin host `config` describes, with no plugin loaded yet: the
+/// server-wide limits, each plugin's settings and sandbox policy. Shared by
+/// the server and `wasmpp plugin check`, so a check answers for this
+/// configuration.
+pub fn plugin_host(config: &Config) -> Result<PluginHost, PluginError> {
+    let limits = plugin::Limits {
+        deadline: Duration::from_millis(config.plugin_deadline_ms),
+        memory_bytes: config.plugin_memory_mb as usize * 1024 * 1024,
+        pool_size: config.plugin_pool_size,
+    };
+    let policies = config.plugin_policies.iter().map(|(id, p)| (id.clone(), p.clone())).collect();
+    let env = PluginEnv { settings: plugin_settings(config), policies, ..PluginEnv::default() };
+    PluginHost::with_env(limits, env)
+}
+
 /// Starts the server described by `config`.
 pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let config = Arc::new(config);
@@ -131,13 +146,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let (acceptor, tls_source) =
         tls::acceptor(config.tls_cert.as_deref(), config.tls_key.as_deref(), &config.data_dir, &config.virt_hosts)?;
 
-    let limits = plugin::Limits {
-        deadline: Duration::from_millis(config.plugin_deadline_ms),
-        memory_bytes: config.plugin_memory_mb as usize * 1024 * 1024,
-        pool_size: config.plugin_pool_size,
-    };
-    let env = PluginEnv { settings: plugin_settings(&config), ..PluginEnv::default() };
-    let plugins = Arc::new(PluginHost::with_env(limits, env)?);
+    let plugins = Arc::new(plugin_host(&config)?);
     // Before the chain: `amp` lists the custom conditions in its manifest.
     plugins.load_conditions(&config.amp_conditions_dir())?;
     let plugin_dir = config.plugin_dir();

@@ -38,6 +38,14 @@ pub enum Command {
         /// The new password, if given on the command line.
         password: Option<String>,
     },
+    /// `plugin check FILE`: run the plugin load checks on one component
+    /// and report what it declares; needs no database or network.
+    PluginCheck {
+        /// The effective configuration (limits and per-plugin policies).
+        config: Config,
+        /// The component file.
+        file: std::path::PathBuf,
+    },
     /// Print [`help_text`].
     Help,
     /// Print the version.
@@ -65,6 +73,9 @@ impl fmt::Debug for Command {
                 .field("jid", jid)
                 .field("password", &hidden(password))
                 .finish(),
+            Command::PluginCheck { config, file } => {
+                f.debug_struct("PluginCheck").field("config", config).field("file", file).finish()
+            }
             Command::Help => f.write_str("Help"),
             Command::Version => f.write_str("Version"),
         }
@@ -105,6 +116,9 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Con
     let Some(word) = words.next() else {
         return Ok(Command::Serve(config));
     };
+    if word == "plugin" {
+        return plugin_command(config, words);
+    }
     let (usage, takes_password) = match word.as_str() {
         "adduser" => ("adduser JID [PASSWORD]", true),
         "deluser" => ("deluser JID", false),
@@ -115,7 +129,8 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Con
             return Err(ConfigError::new(&cli, word, message));
         }
         _ => {
-            return Err(ConfigError::new(&cli, word, "unknown command (expected adduser, deluser, passwd or help)"));
+            let expected = "expected adduser, deluser, passwd, plugin check or help";
+            return Err(ConfigError::new(&cli, word, format!("unknown command ({expected})")));
         }
     };
     let usage_error = |problem: &str| ConfigError::new(&cli, &word, format!("{problem} (usage: wasmpp {usage})"));
@@ -130,6 +145,23 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Con
         "deluser" => Command::DelUser { config, jid },
         _ => Command::Passwd { config, jid, password },
     })
+}
+
+/// `plugin check FILE`, the only plugin subcommand so far.
+fn plugin_command(config: Config, mut words: impl Iterator<Item = String>) -> Result<Command, ConfigError> {
+    let usage_error = |problem: &str| {
+        ConfigError::new(&Origin::CommandLine, "plugin", format!("{problem} (usage: wasmpp plugin check FILE)"))
+    };
+    match words.next().as_deref() {
+        Some("check") => {}
+        Some(other) => return Err(usage_error(&format!("unknown plugin command {other:?}"))),
+        None => return Err(usage_error("missing plugin command")),
+    }
+    let file = words.next().ok_or_else(|| usage_error("missing FILE"))?;
+    if words.next().is_some() {
+        return Err(usage_error("too many arguments"));
+    }
+    Ok(Command::PluginCheck { config, file: values::path(&file).map_err(|p| usage_error(&p))? })
 }
 
 /// Defaults, then the `--config` file, then every other flag in order, then the cross-key checks.
@@ -170,6 +202,8 @@ pub fn help_text() -> String {
         "  wasmpp [--key=value…]                                        run the server\n",
         "  wasmpp adduser|deluser|passwd JID [PASSWORD] [--key=value…]  manage accounts\n",
         "                                                               (PASSWORD is prompted for if omitted)\n",
+        "  wasmpp plugin check FILE [--key=value…]                      check a plugin component: contract\n",
+        "                                                               version, manifest, what it handles\n",
         "  wasmpp help | --help | --version\n\n",
         "Every key may also be a `key=value` or `--key=value` line of the --config file\n",
         "(Tigase init.properties style, # comments); the command line overrides the file.\n",
@@ -195,6 +229,12 @@ pub fn help_text() -> String {
     text.push_str(plugin_conf::SHAPE);
     text.push_str(concat!(
         "):\n",
+        "  Each plugin's sandbox, over the --plugin-* defaults (never shown to the plugin):\n",
+    ));
+    for (name, expects) in super::plugin_policy::SETTINGS {
+        text.push_str(&format!("    sess-man/plugins-conf/<plugin-id>/{name:<13} {expects}\n"));
+    }
+    text.push_str(concat!(
         "  Any other setting under sess-man/plugins-conf/ is kept for the plugin it names,\n",
         "  as Tigase does; the plugin decides what it means.\n",
     ));

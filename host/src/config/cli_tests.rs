@@ -174,3 +174,27 @@ fn help_lists_every_key_with_its_default_aligned() {
         .collect();
     assert!(columns.windows(2).all(|w| w[0] == w[1]), "descriptions not aligned: {columns:?}");
 }
+
+#[test]
+fn plugin_check_takes_a_file_and_the_flags_it_is_checked_under() {
+    let cmd = parse_args(args(&["plugin", "check", "x.wasm", "--sess-man/plugins-conf/x/capabilities=sessions"]));
+    match cmd {
+        Ok(Command::PluginCheck { config, file }) => {
+            assert_eq!(file, PathBuf::from("x.wasm"));
+            assert_eq!(config.plugin_policies["x"].allowed.unwrap().to_string(), "sessions");
+        }
+        other => panic!("{other:?}"),
+    }
+    for (list, problem) in [
+        (&["plugin"][..], "missing plugin command"),
+        (&["plugin", "load", "x.wasm"][..], "unknown plugin command \"load\""),
+        (&["plugin", "check"][..], "missing FILE"),
+        (&["plugin", "check", "a.wasm", "b.wasm"][..], "too many arguments"),
+    ] {
+        let err = parse_args(args(list)).unwrap_err();
+        assert_eq!(err.to_string(), format!("command line: plugin: {problem} (usage: wasmpp plugin check FILE)"));
+    }
+    let help = help_text();
+    assert!(help.contains("wasmpp plugin check FILE"), "{help}");
+    assert!(help.contains("sess-man/plugins-conf/<plugin-id>/memory-mb"), "{help}");
+}

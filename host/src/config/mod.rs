@@ -15,6 +15,7 @@
 //! - `chain.rs`: `--sm-plugins` toggles and the rules that turn them into a plugin chain.
 //! - `amp.rs`: `--amp-security-level` (XEP-0079 §9).
 //! - `plugin_conf.rs`: other plugins' own `sess-man/plugins-conf/<id>/<key>` settings.
+//! - `plugin_policy.rs`: the per-plugin sandbox settings under the same prefix.
 //! - `redact.rs`: keeps passwords in database URIs out of logs.
 
 mod amp;
@@ -23,6 +24,7 @@ mod cli;
 mod error;
 mod keys;
 mod plugin_conf;
+mod plugin_policy;
 mod properties;
 mod redact;
 mod values;
@@ -37,6 +39,7 @@ pub use chain::{CONFLICTS, Conflict, Toggle, resolve_chain};
 pub use cli::{Command, help_text, parse_args};
 pub use error::{ConfigError, Origin};
 pub use keys::{DefaultValue, KEYS, Key, Kind};
+pub use plugin_policy::SETTINGS as PLUGIN_SANDBOX_SETTINGS;
 pub use redact::redact_uri;
 
 /// RFC 6120 §7.7.2.2: what happens when a client binds a resource that is already in use.
@@ -130,6 +133,9 @@ pub struct Config {
     /// Every other `sess-man/plugins-conf/<plugin-id>/<key>=value` line: plugin id → key →
     /// value (trimmed text), for the plugin to interpret. Empty by default.
     pub plugin_conf: BTreeMap<String, BTreeMap<String, String>>,
+    /// `sess-man/plugins-conf/<plugin-id>/{deadline-ms,memory-mb,pool-size,capabilities}`:
+    /// each plugin's sandbox, over the server-wide `--plugin-*` defaults. Not shown to plugins.
+    pub plugin_policies: BTreeMap<String, crate::plugin::PluginPolicy>,
     /// Where each key was last set, for errors found after parsing (e.g. by the plugin loader).
     /// Keyed by the key table's name, or by `sess-man/plugins-conf/<id>/<key>` for `plugin_conf`.
     origins: BTreeMap<String, Origin>,
@@ -190,6 +196,7 @@ impl Config {
             amp_store_limit: 0,
             amp_recipient_limit: 0,
             plugin_conf: BTreeMap::new(),
+            plugin_policies: BTreeMap::new(),
             origins: BTreeMap::new(),
         }
     }
@@ -283,6 +290,12 @@ impl Config {
         // The plugin alone knows whether a bare line means anything, so demand a value.
         let value =
             value.ok_or_else(|| ConfigError::new(origin, &shown, "needs a value (a plugin setting is key=value)"))?;
+        if plugin_policy::is_reserved(setting) {
+            let policy = self.plugin_policies.entry(id.to_string()).or_default();
+            plugin_policy::apply(policy, setting, value.trim()).map_err(|e| ConfigError::new(origin, &shown, e))?;
+            self.origins.insert(shown, origin.clone());
+            return Ok(());
+        }
         self.plugin_conf.entry(id.to_string()).or_default().insert(setting.to_string(), value.trim().to_string());
         self.origins.insert(shown, origin.clone());
         Ok(())
@@ -303,6 +316,14 @@ impl Config {
                 let message = format!("missing, but --{} is given (give both or neither)", given.0);
                 return Err(ConfigError::new(&origin, format!("--{}", missing.0), message));
             }
+        }
+        let ceiling = self.plugin_memory_mb as usize;
+        for (id, policy) in &self.plugin_policies {
+            let Some(mb) = policy.memory_bytes.map(|bytes| bytes >> 20).filter(|mb| *mb > ceiling) else { continue };
+            let key = format!("{}{id}/memory-mb", plugin_conf::PREFIX);
+            let origin = self.origins.get(&key).cloned().unwrap_or(Origin::Unknown);
+            let message = format!("{mb} is above --plugin-memory-mb={ceiling}, the ceiling of every plugin's cap");
+            return Err(ConfigError::new(&origin, key, message));
         }
         Ok(())
     }
@@ -368,6 +389,7 @@ impl fmt::Debug for Config {
             .field("amp_store_limit", &self.amp_store_limit)
             .field("amp_recipient_limit", &self.amp_recipient_limit)
             .field("plugin_conf", &shown_plugin_conf(&self.plugin_conf))
+            .field("plugin_policies", &self.plugin_policies)
             .finish()
     }
 }

@@ -228,3 +228,45 @@ fn debug_output_redacts_database_passwords() {
     assert!(!format!("{c:?}").contains("hunter2"));
     assert_eq!(c.user_db_uri(), "postgres://bob:hunter2@db/x");
 }
+
+#[test]
+fn plugin_sandbox_settings_are_typed_and_kept_from_the_plugin() {
+    let file = Origin::File { name: "init.properties".into(), line: 4 };
+    let mut c = Config::default();
+    c.set("sess-man/plugins-conf/spam-filter/deadline-ms", Some("5"), &file).unwrap();
+    c.set("--sess-man/plugins-conf/spam-filter/capabilities", Some("deliver, sessions"), &cli()).unwrap();
+    c.set("sess-man/plugins-conf/spam-filter/pool-size", Some("1"), &cli()).unwrap();
+    c.set("sess-man/plugins-conf/spam-filter/threshold", Some("0.9"), &cli()).unwrap();
+    let policy = &c.plugin_policies["spam-filter"];
+    assert_eq!(policy.deadline, Some(std::time::Duration::from_millis(5)));
+    assert_eq!((policy.pool_size, policy.memory_bytes), (Some(1), None));
+    assert_eq!(policy.allowed.unwrap().to_string(), "sessions,deliver");
+    assert_eq!(c.plugin_conf["spam-filter"].keys().collect::<Vec<_>>(), ["threshold"], "the plugin sees only its own");
+    assert_eq!(c.origin_of("sess-man/plugins-conf/spam-filter/deadline-ms"), Some(&file));
+    c.validate().unwrap();
+}
+
+#[test]
+fn a_bad_plugin_sandbox_setting_names_the_key() {
+    let err = with("sess-man/plugins-conf/amp/capabilities", "sessions,roster").unwrap_err();
+    assert_eq!(err.key, "sess-man/plugins-conf/amp/capabilities");
+    assert!(err.message.contains("\"roster\" is not a capability (known: sessions, config"), "{err}");
+    let err = with("--sess-man/plugins-conf/amp/deadline-ms", "0").unwrap_err();
+    assert_eq!(
+        err.to_string().split(" (expected").next(),
+        Some("command line: sess-man/plugins-conf/amp/deadline-ms: 0 is too small")
+    );
+}
+
+#[test]
+fn a_plugin_memory_cap_above_the_server_ceiling_is_refused() {
+    let file = Origin::File { name: "init.properties".into(), line: 9 };
+    let mut c = with("plugin-memory-mb", "8").unwrap();
+    c.set("sess-man/plugins-conf/amp/memory-mb", Some("8"), &file).unwrap();
+    c.validate().unwrap();
+    c.set("sess-man/plugins-conf/amp/memory-mb", Some("9"), &file).unwrap();
+    assert_eq!(
+        c.validate().unwrap_err().to_string(),
+        "init.properties:9: sess-man/plugins-conf/amp/memory-mb: 9 is above --plugin-memory-mb=8, the ceiling of every plugin's cap"
+    );
+}

@@ -1,4 +1,4 @@
-//! The host side of the `xmpp:sm@0.1.0` WIT contract (`wit/`): the one
+//! The host side of the `xmpp:sm@0.2.0` WIT contract (`wit/`): the one
 //! `bindgen!` site, plus conversions between the generated WIT types and the
 //! host's typed RFC 6120/6121 values.
 //!
@@ -16,6 +16,14 @@ wasmtime::component::bindgen!({
 });
 
 pub(super) use xmpp::sm::types as wit;
+
+/// The WIT package of the contract, as component import names spell it
+/// (`xmpp:sm/log@0.2.0`).
+pub const WIT_PACKAGE: &str = "xmpp:sm";
+
+/// The contract version this host provides: `wit/*.wit` declare it and a
+/// component must be built for exactly it (checked before linking).
+pub const WIT_VERSION: &str = "0.2.0";
 
 pub(super) fn kind_to_wit(kind: StanzaKind) -> wit::StanzaKind {
     match kind {
@@ -103,6 +111,26 @@ mod tests {
         for (w, name) in all {
             assert_eq!(condition_from_wit(w).as_str(), name);
         }
+    }
+
+    #[test]
+    fn every_wit_file_declares_the_version_the_host_checks() {
+        let package = format!("package {WIT_PACKAGE}@{WIT_VERSION};");
+        let files = [
+            include_str!("../../../wit/condition.wit"),
+            include_str!("../../../wit/log.wit"),
+            include_str!("../../../wit/plugin.wit"),
+            include_str!("../../../wit/server.wit"),
+            include_str!("../../../wit/sessions.wit"),
+            include_str!("../../../wit/stanza.wit"),
+            include_str!("../../../wit/types.wit"),
+            include_str!("../../../wit/worlds.wit"),
+        ];
+        for text in files {
+            assert_eq!(text.lines().next(), Some(package.as_str()));
+        }
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
+        assert_eq!(std::fs::read_dir(dir).unwrap().count(), files.len(), "a WIT file is missing from this test");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 use super::StanzaContext;
 use super::bindings::{error_from_wit, kind_to_wit, wit};
+use super::capability::{self, Capabilities, Capability, Denials};
 use super::pool::{Fault, Pool, Warm};
 use crate::xml::Element;
 use crate::xmpp::{FullJid, Stanza, StanzaError, StanzaKind, ns};
@@ -24,6 +25,10 @@ pub struct PluginInfo {
     pub handles: Vec<StanzaKind>,
     /// XEP-0030 features the plugin adds to the server's disco#info.
     pub features: Vec<String>,
+    /// The capabilities its manifest declares.
+    pub capabilities: Capabilities,
+    /// What the host granted: declared ∩ what the operator allows.
+    pub granted: Capabilities,
 }
 
 /// One action a plugin asked the host to perform.
@@ -116,6 +121,11 @@ impl Loaded {
         self.handles.contains(&kind_to_wit(kind))
     }
 
+    /// Counts and logs a verdict refused for `capability`.
+    fn refused(&self, capability: Capability) {
+        self.pool.denials().verdict(&self.info.id, &self.info.version, capability);
+    }
+
     /// One `process` call, with the instance checked out for exactly its duration.
     fn call(&self, stanza: Stanza, ctx: &StanzaContext) -> (Stanza, Result<wit::Verdict, Fault>) {
         self.with_instance(stanza, |warm, s, ticks| warm.process(s, ctx, ticks))
@@ -167,6 +177,11 @@ impl PluginChain {
         &self.infos
     }
 
+    /// How often plugin `id` was refused what it was not granted.
+    pub fn denials(&self, id: &str) -> Option<&Denials> {
+        self.plugins.iter().find(|p| p.info.id == id).map(|p| &**p.pool.denials())
+    }
+
     /// Whether some plugin declares the disco feature `feature`.
     pub fn has_feature(&self, feature: &str) -> bool {
         self.infos.iter().any(|p| p.features.iter().any(|f| f == feature))
@@ -174,6 +189,13 @@ impl PluginChain {
 
     /// Runs `stanza` through the chain. Synchronous and bounded by the
     /// per-call deadline, so it may be called from Tokio tasks directly.
+    ///
+    /// A verdict with an effect its plugin was not granted is refused as a
+    /// whole and the stanza goes on as if that plugin had passed: the
+    /// operator's narrowing of a plugin degrades that plugin, not the
+    /// server's message flow, and the remaining chain (or the host's
+    /// fallback) still answers for the stanza. A broken verdict (bad JID,
+    /// unparsable XML) is a bug and is treated like a trap.
     pub fn run(&self, stanza: Stanza, ctx: &StanzaContext) -> ChainOutcome {
         let mut stanza = stanza;
         let kind = stanza.kind;
@@ -189,9 +211,10 @@ impl PluginChain {
             };
             match verdict {
                 wit::Verdict::Pass => continue,
-                wit::Verdict::PassWith(effects) => match convert_effects(effects, &plugin.id) {
+                wit::Verdict::PassWith(effects) => match convert_effects(effects, &plugin.id, plugin.info.granted) {
                     Ok(effects) => after.extend(effects),
-                    Err(error) => return faulted(stanza, &plugin.info, error),
+                    Err(Refusal::Denied(capability)) => plugin.refused(capability),
+                    Err(Refusal::Broken(error)) => return faulted(stanza, &plugin.info, error),
                 },
                 wit::Verdict::Drop if after.is_empty() => return ChainOutcome::Dropped,
                 wit::Verdict::Drop => return ChainOutcome::Handled(stanza, after),
@@ -201,15 +224,14 @@ impl PluginChain {
                     effects.append(&mut after);
                     return ChainOutcome::Handled(stanza, effects);
                 }
-                wit::Verdict::Handled(effects) => {
-                    return match convert_effects(effects, &plugin.id) {
-                        Ok(mut effects) => {
-                            effects.append(&mut after);
-                            ChainOutcome::Handled(stanza, effects)
-                        }
-                        Err(error) => faulted(stanza, &plugin.info, error),
-                    };
-                }
+                wit::Verdict::Handled(effects) => match convert_effects(effects, &plugin.id, plugin.info.granted) {
+                    Ok(mut effects) => {
+                        effects.append(&mut after);
+                        return ChainOutcome::Handled(stanza, effects);
+                    }
+                    Err(Refusal::Denied(capability)) => plugin.refused(capability),
+                    Err(Refusal::Broken(error)) => return faulted(stanza, &plugin.info, error),
+                },
             }
         }
         ChainOutcome::Unhandled(stanza, after)
@@ -224,6 +246,10 @@ impl PluginChain {
             self.plugins.iter().find(|p| p.info.id == owner).ok_or_else(|| format!("plugin {owner} is not loaded"))?;
         let (stanza, result) = plugin.recheck(stanza, ctx);
         let answer = result.map_err(|f| format!("plugin {owner}: {}", f.error))?;
+        if !answer.events.is_empty() && !plugin.info.granted.contains(Capability::Send) {
+            plugin.refused(Capability::Send);
+            return Err(format!("plugin {owner}: recheck events need the capability send, not granted"));
+        }
         let events = answer.events.iter().map(|xml| built_stanza(xml)).collect::<Result<Vec<_>, _>>()?;
         let fate = match answer.fate {
             wit::KeptFate::Discard => Fate::Discard,
@@ -242,9 +268,23 @@ impl PluginChain {
     }
 }
 
-/// A delivery target that is not a full JID, or XML that is not a stanza,
-/// is a broken plugin, not a routing decision: it is treated like a trap.
-fn convert_effects(effects: Vec<wit::Effect>, owner: &Arc<str>) -> Result<Vec<Effect>, String> {
+/// Why the host did not take a verdict's effects.
+#[derive(Debug, PartialEq)]
+enum Refusal {
+    /// An effect needs this capability, which the plugin was not granted.
+    Denied(Capability),
+    /// The verdict breaks the contract (see `convert_effects`).
+    Broken(String),
+}
+
+/// Checks every effect against the grant first, so a refused verdict has
+/// no part performed. Then a delivery target that is not a full JID, or
+/// XML that is not a stanza, is a broken plugin, not a routing decision:
+/// it is treated like a trap.
+fn convert_effects(effects: Vec<wit::Effect>, owner: &Arc<str>, granted: Capabilities) -> Result<Vec<Effect>, Refusal> {
+    if let Some(missing) = effects.iter().filter_map(capability::required_by).find(|c| !granted.contains(*c)) {
+        return Err(Refusal::Denied(missing));
+    }
     effects
         .into_iter()
         .map(|e| match e {
@@ -258,7 +298,8 @@ fn convert_effects(effects: Vec<wit::Effect>, owner: &Arc<str>) -> Result<Vec<Ef
             wit::Effect::ReplaceChild(xml) => parse_child(&xml).map(Effect::ReplaceChild),
             wit::Effect::StoreAmp(expires_at_ms) => Ok(Effect::StoreAmp { owner: owner.clone(), expires_at_ms }),
         })
-        .collect()
+        .collect::<Result<_, String>>()
+        .map_err(Refusal::Broken)
 }
 
 /// A stanza a plugin serialised for `send`: it must parse and name a
@@ -302,9 +343,10 @@ mod tests {
     #[test]
     fn malformed_deliver_target_is_a_contract_fault() {
         let owner: Arc<str> = "message".into();
-        let err = convert_effects(vec![wit::Effect::Deliver("juliet@example.com".into())], &owner).unwrap_err();
-        assert!(err.contains("not a full JID"), "{err}");
-        let ok = convert_effects(vec![wit::Effect::Deliver("juliet@example.com/balcony".into())], &owner).unwrap();
+        let all = Capabilities::all();
+        let err = convert_effects(vec![wit::Effect::Deliver("juliet@example.com".into())], &owner, all).unwrap_err();
+        assert!(matches!(&err, Refusal::Broken(e) if e.contains("not a full JID")), "{err:?}");
+        let ok = convert_effects(vec![wit::Effect::Deliver("juliet@example.com/balcony".into())], &owner, all).unwrap();
         assert!(matches!(&ok[..], [Effect::Deliver(j)] if j.resource().as_str() == "balcony"));
     }
 
@@ -317,7 +359,7 @@ mod tests {
             wit::Effect::Send("<message from='example.com' to='romeo@example.com/r' id='e'/>".into()),
             wit::Effect::StoreAmp(Some(42)),
         ];
-        match convert_effects(effects, &owner).unwrap().as_slice() {
+        match convert_effects(effects, &owner, Capabilities::all()).unwrap().as_slice() {
             [Effect::ReplaceChild(el), Effect::Send(sent), Effect::StoreAmp { owner, expires_at_ms: Some(42) }] => {
                 replace_child(&mut s.el, el.clone());
                 assert_eq!(s.el.child("body", ns::CLIENT).unwrap().text(), "changed");
@@ -329,10 +371,24 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+        let all = Capabilities::all();
         for bad in ["<message", "<message id='no-to'/>", "<stream/>"] {
-            assert!(convert_effects(vec![wit::Effect::Send(bad.into())], &owner).is_err(), "{bad}");
+            assert!(convert_effects(vec![wit::Effect::Send(bad.into())], &owner, all).is_err(), "{bad}");
         }
-        assert!(convert_effects(vec![wit::Effect::ReplaceChild("<a><b></a>".into())], &owner).is_err());
+        assert!(convert_effects(vec![wit::Effect::ReplaceChild("<a><b></a>".into())], &owner, all).is_err());
+    }
+
+    #[test]
+    fn an_effect_not_granted_refuses_the_whole_verdict_before_any_check() {
+        let owner: Arc<str> = "filter".into();
+        let granted = Capabilities::parse_list("deliver").unwrap();
+        let effects =
+            vec![wit::Effect::Deliver("juliet@example.com/balcony".into()), wit::Effect::Send("not even XML".into())];
+        assert_eq!(convert_effects(effects, &owner, granted), Err(Refusal::Denied(Capability::Send)));
+        let free = vec![wit::Effect::ReplaceChild("<body>x</body>".into())];
+        assert!(convert_effects(free, &owner, Capabilities::NONE).is_ok());
+        let stored = vec![wit::Effect::StoreOffline];
+        assert_eq!(convert_effects(stored, &owner, granted), Err(Refusal::Denied(Capability::OfflineStore)));
     }
 
     #[test]

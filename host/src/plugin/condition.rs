@@ -27,8 +27,10 @@ use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::engine::Runtime;
-use super::host_api::MemoryCap;
-use super::{AmpConditions, ConditionInfo, Disposition, MessageInfo, PluginError, PluginHost, stdio};
+use super::limits::MemoryCap;
+use super::{
+    AmpConditions, ConditionInfo, Disposition, MessageInfo, PluginError, PluginHost, WIT_PACKAGE, WIT_VERSION, stdio,
+};
 
 wasmtime::component::bindgen!({
     world: "amp-condition",
@@ -197,7 +199,11 @@ fn load_one(runtime: &Arc<Runtime>, linker: &Linker<Sandbox>, file: &Path) -> Re
     let bytes = std::fs::read(file).map_err(|e| fail(format!("cannot read: {e}")))?;
     let component =
         Component::from_binary(&runtime.engine, &bytes).map_err(|e| fail(format!("cannot compile: {e:#}")))?;
-    let link_err = |e: wasmtime::Error| fail(format!("does not implement xmpp:sm/amp-condition@0.1.0: {e:#}"));
+    super::manifest::api_version(&component, &runtime.engine).map_err(|found| {
+        fail(format!("built for {WIT_PACKAGE}@{found}, this server provides {WIT_PACKAGE}@{WIT_VERSION}"))
+    })?;
+    let link_err =
+        |e: wasmtime::Error| fail(format!("does not implement {WIT_PACKAGE}/amp-condition@{WIT_VERSION}: {e:#}"));
     let pre = linker.instantiate_pre(&component).map_err(link_err)?;
     let pre = AmpConditionPre::new(pre).map_err(link_err)?;
 

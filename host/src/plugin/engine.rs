@@ -6,13 +6,12 @@
 //! interruption for runaway guests, and a pooling allocator sized for warm
 //! instances rather than for connections.
 
-use std::num::NonZeroUsize;
 use std::thread;
 use std::time::Duration;
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use super::Limits;
+use super::limits::{self, Budget, Limits, PluginPolicy};
 
 /// Upper bound on distinct plugins (custom AMP conditions included) a host
 /// serves at once; it only sizes the instance pool (virtual address space),
@@ -25,7 +24,9 @@ const CORE_INSTANCES_PER_COMPONENT: u32 = 8;
 const TABLES_PER_COMPONENT: u32 = 4;
 const MEMORIES_PER_COMPONENT: u32 = 2;
 
-/// The engine plus what a store needs to enforce [`Limits`].
+/// The engine plus what a store needs to enforce [`Limits`]: the
+/// server-wide defaults (used as they are by custom AMP conditions) and
+/// the tick that per-plugin [`Budget`]s are counted in.
 pub(super) struct Runtime {
     pub(super) engine: Engine,
     /// Ticks of the epoch ticker in one call's deadline.
@@ -35,17 +36,30 @@ pub(super) struct Runtime {
     pub(super) memory_bytes: usize,
     /// Warm instances kept per plugin.
     pub(super) pool_size: usize,
+    /// The epoch ticker's period.
+    tick: Duration,
 }
 
 impl Runtime {
-    pub(super) fn new(limits: &Limits) -> wasmtime::Result<Runtime> {
+    /// `pool_sizes` are the per-plugin pool sizes the operator set, so the
+    /// allocator has room for plugins that keep more instances than the
+    /// default.
+    pub(super) fn new(limits: &Limits, pool_sizes: impl IntoIterator<Item = usize>) -> wasmtime::Result<Runtime> {
         let pool_size = match limits.pool_size {
-            0 => 2 * thread::available_parallelism().map_or(1, NonZeroUsize::get),
+            0 => limits::auto_pool_size(),
             n => n,
         };
+        let beyond: usize = pool_sizes
+            .into_iter()
+            .map(|n| if n == 0 { limits::auto_pool_size() } else { n })
+            .map(|n| n.saturating_sub(pool_size))
+            .sum();
         // Warm slots plus as many checked out at once, twice over so that a
         // chain being replaced and its successor can coexist (hot swap).
-        let slots = MAX_PLUGINS * u32::try_from(pool_size * 2 * 2).unwrap_or(u32::MAX / MAX_PLUGINS);
+        let instances = (MAX_PLUGINS as usize).saturating_mul(pool_size).saturating_add(beyond);
+        let slots = u32::try_from(instances.saturating_mul(2 * 2))
+            .unwrap_or(u32::MAX)
+            .min(u32::MAX / CORE_INSTANCES_PER_COMPONENT);
         let mut pool = PoolingAllocationConfig::new();
         pool.total_component_instances(slots)
             .total_core_instances(slots * CORE_INSTANCES_PER_COMPONENT)
@@ -74,8 +88,26 @@ impl Runtime {
         let engine = Engine::new(&config)?;
         let tick = tick_for(limits.deadline);
         spawn_ticker(&engine, tick).map_err(|e| wasmtime::format_err!("cannot start the epoch ticker: {e}"))?;
-        let deadline_ticks = limits.deadline.as_nanos().div_ceil(tick.as_nanos()).max(1) as u64;
-        Ok(Runtime { engine, deadline_ticks, deadline: limits.deadline, memory_bytes: limits.memory_bytes, pool_size })
+        let deadline_ticks = limits::ticks(limits.deadline, tick);
+        Ok(Runtime {
+            engine,
+            deadline_ticks,
+            deadline: limits.deadline,
+            memory_bytes: limits.memory_bytes,
+            pool_size,
+            tick,
+        })
+    }
+
+    /// The limits of a plugin the operator set `policy` for.
+    pub(super) fn budget(&self, policy: &PluginPolicy) -> Result<Budget, String> {
+        let defaults = Budget {
+            deadline: self.deadline,
+            deadline_ticks: self.deadline_ticks,
+            memory_bytes: self.memory_bytes,
+            pool_size: self.pool_size,
+        };
+        Budget::resolve(&defaults, policy, self.tick)
     }
 }
 
@@ -113,8 +145,11 @@ mod tests {
     #[test]
     fn deadline_becomes_whole_ticks() {
         let limits = Limits { deadline: Duration::from_millis(50), memory_bytes: 1 << 20, pool_size: 1 };
-        let rt = Runtime::new(&limits).unwrap();
+        let rt = Runtime::new(&limits, [8]).unwrap();
         assert_eq!(rt.deadline_ticks, 10);
         assert_eq!(rt.pool_size, 1);
+        let slow = PluginPolicy { deadline: Some(Duration::from_millis(200)), ..PluginPolicy::default() };
+        assert_eq!(rt.budget(&slow).unwrap().deadline_ticks, 40);
+        assert_eq!(rt.budget(&PluginPolicy::default()).unwrap().pool_size, 1);
     }
 }

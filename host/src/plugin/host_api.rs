@@ -1,5 +1,6 @@
-//! What plugins may call (the `stanza`, `sessions` and `log` imports of the
-//! `sm-plugin` world): read-only, scoped to the stanza being processed.
+//! What plugins may call (the imports of the `sm-plugin` world): read-only,
+//! scoped to the stanza being processed, and gated by the plugin's granted
+//! capabilities (`capability.rs`) beyond the stanza, the log and the clock.
 //!
 //! Per-store state lives in [`State`]; the stanza is moved into a slot of the
 //! store's `ResourceTable` for one `process` call and taken back afterwards,
@@ -8,12 +9,14 @@
 use std::sync::Arc;
 
 use wasmtime::component::{Resource, ResourceTable};
-use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::{kind_to_wit, message_type_to_wit, wit, xmpp};
+use super::capability::{self, Capabilities, Capability, Denials};
+use super::limits::MemoryCap;
+use super::views::{element_view, message_info, write_element};
 use super::{PluginEnv, SessionView, StanzaContext};
-use crate::xml::{Element, Node};
+use crate::xml::Element;
 use crate::xmpp::{BareJid, Stanza, StanzaKind};
 
 /// The table entry behind the WIT `stanza` resource: one per instance,
@@ -38,6 +41,9 @@ pub(super) struct State {
     scope: Option<CallScope>,
     plugin: Arc<str>,
     env: Arc<PluginEnv>,
+    /// What the gated imports answer for (see `capability`).
+    granted: Capabilities,
+    denials: Arc<Denials>,
     /// The stanza slot's table index (see `reserve_slot`).
     slot_rep: Option<u32>,
     /// The thread's CPU clock when the current call started.
@@ -45,7 +51,13 @@ pub(super) struct State {
 }
 
 impl State {
-    pub(super) fn new(plugin: Arc<str>, memory_bytes: usize, env: Arc<PluginEnv>) -> Self {
+    pub(super) fn new(
+        plugin: Arc<str>,
+        memory_bytes: usize,
+        env: Arc<PluginEnv>,
+        granted: Capabilities,
+        denials: Arc<Denials>,
+    ) -> Self {
         State {
             table: ResourceTable::new(),
             wasi: WasiCtx::builder().build(),
@@ -53,9 +65,32 @@ impl State {
             scope: None,
             plugin,
             env,
+            granted,
+            denials,
             slot_rep: None,
             call_started: std::time::Duration::ZERO,
         }
+    }
+
+    /// Replaces the grant: once the manifest is read, the load-time grant
+    /// gives way to what the plugin declared and the operator allows.
+    pub(super) fn set_grant(&mut self, granted: Capabilities) {
+        self.granted = granted;
+    }
+
+    /// Runs a gated import: `answer` if `capability` is granted, else the
+    /// `denied` error the plugin sees (counted and logged).
+    fn gated<T>(
+        &mut self,
+        capability: Capability,
+        import: &str,
+        answer: impl FnOnce(&mut Self) -> wasmtime::Result<T>,
+    ) -> wasmtime::Result<Result<T, wit::Denied>> {
+        if self.granted.contains(capability) {
+            return answer(self).map(Ok);
+        }
+        self.denials.call(&self.plugin, capability, import);
+        Ok(Err(wit::Denied { capability: capability::to_wit(capability) }))
     }
 
     /// Reserves the stanza slot; the handle is reused for every call.
@@ -121,50 +156,6 @@ impl State {
 impl WasiView for State {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
-    }
-}
-
-/// The per-instance memory cap: [`StoreLimits`] plus a record of whether it
-/// refused growth, so a fault can be reported as "memory limit" rather than
-/// as the bare `unreachable` a guest's allocation failure aborts with.
-pub(super) struct MemoryCap {
-    limits: StoreLimits,
-    bytes: usize,
-    pub(super) refused: bool,
-}
-
-impl MemoryCap {
-    pub(super) fn new(bytes: usize) -> Self {
-        MemoryCap { limits: StoreLimitsBuilder::new().memory_size(bytes).build(), bytes, refused: false }
-    }
-
-    /// The cap in bytes.
-    pub(super) fn limit(&self) -> usize {
-        self.bytes
-    }
-}
-
-impl ResourceLimiter for MemoryCap {
-    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
-        let allowed = self.limits.memory_growing(current, desired, maximum)?;
-        self.refused |= !allowed;
-        Ok(allowed)
-    }
-
-    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
-        self.limits.table_growing(current, desired, maximum)
-    }
-
-    fn instances(&self) -> usize {
-        self.limits.instances()
-    }
-
-    fn tables(&self) -> usize {
-        self.limits.tables()
-    }
-
-    fn memories(&self) -> usize {
-        self.limits.memories()
     }
 }
 
@@ -239,29 +230,40 @@ impl xmpp::sm::stanza::HostStanza for State {
     }
 }
 
+/// The answer to a gated import call.
+type Gated<T> = wasmtime::Result<Result<T, wit::Denied>>;
+
 impl xmpp::sm::sessions::Host for State {
-    fn resources(&mut self, bare: String) -> wasmtime::Result<Vec<wit::ResourceInfo>> {
-        let (Some(scope), Ok(bare)) = (&self.scope, BareJid::new(&bare)) else {
-            return Ok(Vec::new());
-        };
-        Ok(scope
-            .sessions
-            .resources(&bare)
-            .into_iter()
-            .map(|r| wit::ResourceInfo { resource: r.resource, priority: r.priority, available: r.available })
-            .collect())
+    fn resources(&mut self, bare: String) -> Gated<Vec<wit::ResourceInfo>> {
+        self.gated(Capability::Sessions, "sessions.resources", |state| {
+            let (Some(scope), Ok(bare)) = (&state.scope, BareJid::new(&bare)) else {
+                return Ok(Vec::new());
+            };
+            Ok(scope
+                .sessions
+                .resources(&bare)
+                .into_iter()
+                .map(|r| wit::ResourceInfo { resource: r.resource, priority: r.priority, available: r.available })
+                .collect())
+        })
     }
 
-    fn recipient_exists(&mut self) -> wasmtime::Result<bool> {
-        Ok(self.scope.as_ref().is_some_and(|s| s.recipient_exists))
+    fn recipient_exists(&mut self) -> Gated<bool> {
+        self.gated(Capability::Sessions, "sessions.recipient-exists", |state| {
+            Ok(state.scope.as_ref().is_some_and(|s| s.recipient_exists))
+        })
     }
 
-    fn sender_may_see_presence(&mut self) -> wasmtime::Result<bool> {
-        Ok(self.scope.as_ref().is_some_and(|s| s.sender_may_see_presence))
+    fn sender_may_see_presence(&mut self) -> Gated<bool> {
+        self.gated(Capability::Sessions, "sessions.sender-may-see-presence", |state| {
+            Ok(state.scope.as_ref().is_some_and(|s| s.sender_may_see_presence))
+        })
     }
 
-    fn recipient_is_remote(&mut self) -> wasmtime::Result<bool> {
-        Ok(self.scope.as_ref().is_some_and(|s| s.recipient_is_remote))
+    fn recipient_is_remote(&mut self) -> Gated<bool> {
+        self.gated(Capability::Sessions, "sessions.recipient-is-remote", |state| {
+            Ok(state.scope.as_ref().is_some_and(|s| s.recipient_is_remote))
+        })
     }
 }
 
@@ -270,26 +272,32 @@ impl xmpp::sm::server::Host for State {
         Ok(self.env.clock.now_ms())
     }
 
-    fn config(&mut self, key: String) -> wasmtime::Result<Option<String>> {
-        Ok(self.env.settings.get(&*self.plugin).and_then(|s| s.get(&key)).cloned())
+    fn config(&mut self, key: String) -> Gated<Option<String>> {
+        self.gated(Capability::Config, "server.config", |state| {
+            Ok(state.env.settings.get(&*state.plugin).and_then(|s| s.get(&key)).cloned())
+        })
     }
 }
 
 impl xmpp::sm::amp_conditions::Host for State {
-    fn declared(&mut self) -> wasmtime::Result<Vec<wit::ConditionInfo>> {
-        Ok(self.env.conditions.load().list())
+    fn declared(&mut self) -> Gated<Vec<wit::ConditionInfo>> {
+        self.gated(Capability::AmpConditions, "amp-conditions.declared", |state| Ok(state.env.conditions.load().list()))
     }
 
-    fn validate(&mut self, name: String, value: String) -> wasmtime::Result<bool> {
-        Ok(self.ask_conditions(|c| c.validate(&name, &value)))
+    fn validate(&mut self, name: String, value: String) -> Gated<bool> {
+        self.gated(Capability::AmpConditions, "amp-conditions.validate", |state| {
+            Ok(state.ask_conditions(|c| c.validate(&name, &value)))
+        })
     }
 
-    fn evaluate(&mut self, name: String, value: String, disposition: wit::Disposition) -> wasmtime::Result<bool> {
-        let Some(stanza) = self.current() else {
-            return Err(wasmtime::format_err!("amp-conditions.evaluate called outside of a process call"));
-        };
-        let info = message_info(stanza);
-        Ok(self.ask_conditions(|c| c.evaluate(&name, &value, &info, &disposition)))
+    fn evaluate(&mut self, name: String, value: String, disposition: wit::Disposition) -> Gated<bool> {
+        self.gated(Capability::AmpConditions, "amp-conditions.evaluate", |state| {
+            let Some(stanza) = state.current() else {
+                return Err(wasmtime::format_err!("amp-conditions.evaluate called outside of a process call"));
+            };
+            let info = message_info(stanza);
+            Ok(state.ask_conditions(|c| c.evaluate(&name, &value, &info, &disposition)))
+        })
     }
 }
 
@@ -307,43 +315,6 @@ impl State {
     }
 }
 
-/// The narrow view of a message custom AMP conditions get.
-fn message_info(stanza: &Stanza) -> wit::MessageInfo {
-    let mut size = Vec::new();
-    stanza.el.write_to(&mut size, crate::xmpp::ns::CLIENT);
-    wit::MessageInfo {
-        from: stanza.from.as_ref().map(|j| j.to_string()).unwrap_or_default(),
-        to: stanza.to.as_ref().map(|j| j.to_string()).unwrap_or_default(),
-        message_type: message_type_to_wit(stanza.message_type()),
-        id: stanza.id().map(str::to_owned),
-        body: stanza.el.child("body", crate::xmpp::ns::CLIENT).map(Element::text),
-        size: u32::try_from(size.len()).unwrap_or(u32::MAX),
-    }
-}
-
-/// Two levels of `el`, for the `child-element` accessor.
-fn element_view(el: &Element) -> wit::ElementView {
-    let attrs = |e: &Element| e.attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    wit::ElementView {
-        name: el.name.to_string(),
-        ns: el.ns.to_string(),
-        attrs: attrs(el),
-        children: el
-            .children
-            .iter()
-            .filter_map(|c| match c {
-                Node::Element(c) => Some(wit::LeafView {
-                    name: c.name.to_string(),
-                    ns: c.ns.to_string(),
-                    attrs: attrs(c),
-                    text: c.text(),
-                }),
-                Node::Text(_) => None,
-            })
-            .collect(),
-    }
-}
-
 impl xmpp::sm::log::Host for State {
     fn log(&mut self, level: xmpp::sm::log::Level, message: String) -> wasmtime::Result<()> {
         use xmpp::sm::log::Level;
@@ -356,68 +327,5 @@ impl xmpp::sm::log::Host for State {
             Level::Error => tracing::error!(plugin, "{message}"),
         }
         Ok(())
-    }
-}
-
-/// Serialises `el` for the `to-xml` escape hatch, declaring a namespace only
-/// where it differs from the parent's (the tree stores resolved names).
-fn write_element(el: &Element, parent_ns: &str, out: &mut String) {
-    use quick_xml::escape::escape;
-    out.push('<');
-    out.push_str(&el.name);
-    if el.ns != parent_ns {
-        out.push_str(" xmlns=\"");
-        out.push_str(&escape(el.ns.as_str()));
-        out.push('"');
-    }
-    for (k, v) in &el.attrs {
-        out.push(' ');
-        out.push_str(k);
-        out.push_str("=\"");
-        out.push_str(&escape(v.as_str()));
-        out.push('"');
-    }
-    if el.children.is_empty() {
-        out.push_str("/>");
-        return;
-    }
-    out.push('>');
-    for child in &el.children {
-        match child {
-            Node::Element(c) => write_element(c, &el.ns, out),
-            Node::Text(t) => out.push_str(&escape(t.as_str())),
-        }
-    }
-    out.push_str("</");
-    out.push_str(&el.name);
-    out.push('>');
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn to_xml_declares_namespaces_once_and_escapes() {
-        let el = Element::new("message", "jabber:client")
-            .with_attr("to", "a@b")
-            .with_child(Element::new("body", "jabber:client").with_text("1 < 2 & \"q\""))
-            .with_child(Element::new("x", "urn:x"));
-        let mut out = String::new();
-        write_element(&el, "", &mut out);
-        assert_eq!(
-            out,
-            "<message xmlns=\"jabber:client\" to=\"a@b\"><body>1 &lt; 2 &amp; &quot;q&quot;</body>\
-             <x xmlns=\"urn:x\"/></message>"
-        );
-    }
-
-    #[test]
-    fn memory_cap_records_refusal() {
-        let mut cap = MemoryCap::new(1 << 20);
-        assert!(cap.memory_growing(0, 1 << 19, None).unwrap());
-        assert!(!cap.refused);
-        assert!(!cap.memory_growing(1 << 19, 2 << 20, None).unwrap());
-        assert!(cap.refused);
     }
 }

@@ -1,22 +1,32 @@
 //! Session-manager plugins as WebAssembly components (`wit/`, package
-//! `xmpp:sm@0.1.0`): loading, sandboxing and running the plugin chain that
+//! `xmpp:sm@0.2.0`): loading, sandboxing and running the plugin chain that
 //! decides RFC 6121 §8.5 delivery and friends.
 //!
 //! # Layout
 //! - `engine.rs`: the one `Engine` (pooling allocator, epoch ticker).
+//! - `limits.rs`: server-wide [`Limits`], per-plugin [`PluginPolicy`], memory cap.
 //! - `bindings.rs`: the one `bindgen!` site and WIT ↔ `crate::xmpp` conversions.
+//! - `manifest.rs`: the contract-version and manifest checks at load.
+//! - `capability.rs`: [`Capability`] sets, the grant, and [`Denials`].
 //! - `host_api.rs`: per-store state and the imports plugins may call.
+//! - `views.rs`: element views and serialisation handed to guests.
 //! - `pool.rs`: warm instances per plugin, checkout/checkin, fault naming.
 //! - `chain.rs`: the immutable [`PluginChain`] and its [`ChainOutcome`]s.
 //! - `builtin.rs`: embedded plugins and [`GUEST_DIR`].
 //! - `condition.rs`: custom XEP-0079 conditions (`amp-condition`
 //!   components) behind [`AmpConditions`]; the second `bindgen!` site.
+//! - `check.rs`: `wasmpp plugin check FILE`, the load path on one file.
 //!
 //! **Architecture Invariant:** plugins never touch sockets, files or the
 //! database, and read no clock but the host's (`server.now-ms`, which tests
 //! move). They see one borrowed stanza, a read-only session view, answers
 //! the host resolved beforehand and their own settings, and return effects
 //! the host performs.
+//!
+//! **Architecture Invariant:** a plugin uses nothing beyond its stanza, the
+//! log and the clock unless its manifest declares the capability and the
+//! operator allows it. Gated imports answer `denied`; a verdict with an
+//! ungranted effect is refused and the stanza goes on as if it had passed.
 //!
 //! **Architecture Invariant:** a stanza is never lost to a plugin. It is lent
 //! for one call and comes back in every [`ChainOutcome`] but `Dropped`,
@@ -28,15 +38,22 @@
 
 mod bindings;
 mod builtin;
+mod capability;
+#[cfg(test)]
+mod capability_tests;
 mod chain;
+mod check;
 mod condition;
 mod cpu;
 mod engine;
 mod host_api;
+mod limits;
+mod manifest;
 mod pool;
 mod stdio;
 #[cfg(test)]
 mod tests;
+mod views;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -45,33 +62,19 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use wasmtime::component::{Component, HasSelf, Linker};
 
+pub use bindings::{WIT_PACKAGE, WIT_VERSION};
 pub use builtin::GUEST_DIR;
+pub use capability::{Capabilities, Capability, Denials};
 pub use chain::{ChainOutcome, Effect, Fate, PluginChain, PluginInfo, Recheck, replace_child};
+pub use check::CheckReport;
+pub use limits::{Limits, PluginPolicy};
 
-use bindings::{SmPlugin, SmPluginPre, kind_from_wit};
+use bindings::{SmPlugin, SmPluginPre};
 use builtin::Origin;
 use chain::Loaded;
 use engine::Runtime;
 use host_api::State;
 use pool::Pool;
-
-/// Per-call sandbox limits.
-#[derive(Clone, Debug)]
-pub struct Limits {
-    /// Wall-clock budget of one plugin call; overrunning traps the guest.
-    /// Default 50 ms: orders of magnitude above a normal call (~1 µs).
-    pub deadline: Duration,
-    /// Linear memory one plugin instance may grow to. Default 16 MiB.
-    pub memory_bytes: usize,
-    /// Warm instances kept per plugin; 0 = 2 × available parallelism.
-    pub pool_size: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits { deadline: Duration::from_millis(50), memory_bytes: 16 << 20, pool_size: 0 }
-    }
-}
 
 /// The router's sessions as plugins may see them: read-only.
 pub trait SessionView: Send + Sync + 'static {
@@ -151,6 +154,9 @@ pub struct PluginEnv {
     /// Custom AMP conditions (`amp-conditions`); swappable because they
     /// are compiled by this host's engine, after it exists.
     pub conditions: ArcSwap<Box<dyn AmpConditions>>,
+    /// Limits and allowed capabilities per plugin id; a plugin without an
+    /// entry gets the server-wide [`Limits`] and all it declares.
+    pub policies: std::collections::HashMap<String, PluginPolicy>,
 }
 
 impl Default for PluginEnv {
@@ -159,6 +165,7 @@ impl Default for PluginEnv {
             clock: Arc::new(crate::clock::Clock::new()),
             settings: Default::default(),
             conditions: ArcSwap::from_pointee(Box::new(NoConditions)),
+            policies: Default::default(),
         }
     }
 }
@@ -203,8 +210,19 @@ pub enum PluginError {
         /// wasmtime's explanation.
         detail: String,
     },
+    /// The component was built for another version of the contract
+    /// (checked before linking, from its import and export names).
+    #[error("plugin {id} ({file}): built for {WIT_PACKAGE}@{found}, this server provides {WIT_PACKAGE}@{WIT_VERSION}")]
+    ApiVersion {
+        /// The requested id.
+        id: String,
+        /// The file, or `<built-in>`.
+        file: String,
+        /// The version its `xmpp:sm` imports or exports name.
+        found: String,
+    },
     /// The component does not fit the `sm-plugin` world (WIT mismatch).
-    #[error("plugin {id} ({file}): does not implement xmpp:sm/sm-plugin@0.1.0: {detail}")]
+    #[error("plugin {id} ({file}): does not implement {WIT_PACKAGE}/sm-plugin@{WIT_VERSION}: {detail}")]
     Link {
         /// The requested id.
         id: String,
@@ -213,7 +231,8 @@ pub enum PluginError {
         /// wasmtime's explanation.
         detail: String,
     },
-    /// Instantiating or calling `manifest()` failed.
+    /// Instantiating or calling `manifest()` failed (a trap, the deadline
+    /// or the memory cap); `detail` says which.
     #[error("plugin {id} ({file}): cannot start: {detail}")]
     Start {
         /// The requested id.
@@ -232,6 +251,25 @@ pub enum PluginError {
         file: String,
         /// The id in the manifest.
         found: String,
+    },
+    /// The manifest breaks a rule of `wit/types.wit` (version, handles,
+    /// features, id).
+    #[error("plugin {id} ({file}): invalid manifest: {reason}")]
+    InvalidManifest {
+        /// The requested id.
+        id: String,
+        /// The file, or `<built-in>`.
+        file: String,
+        /// The rule it breaks.
+        reason: String,
+    },
+    /// The plugin's configured limits cannot be honoured.
+    #[error("plugin {id}: {reason}")]
+    Limits {
+        /// The plugin id.
+        id: String,
+        /// What is wrong with its limits.
+        reason: String,
     },
     /// A custom AMP condition (`amp-condition` component) cannot be loaded:
     /// unreadable, not a component of that world, or a bad name.
@@ -261,7 +299,7 @@ impl PluginHost {
     /// [`PluginHost::new`] with the clock, settings and conditions plugins see.
     pub fn with_env(limits: Limits, env: PluginEnv) -> Result<PluginHost, PluginError> {
         let engine_err = |e: wasmtime::Error| PluginError::Engine(format!("{e:#}"));
-        let runtime = Runtime::new(&limits).map_err(engine_err)?;
+        let runtime = Runtime::new(&limits, env.policies.values().filter_map(|p| p.pool_size)).map_err(engine_err)?;
         let mut linker = Linker::new(&runtime.engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_err)?;
         stdio::shadow_blocking_calls(&mut linker).map_err(engine_err)?;
@@ -319,43 +357,81 @@ impl PluginHost {
         self.chain.load_full()
     }
 
-    /// Compiles, links, trial-instantiates and checks one plugin.
+    /// Compiles, checks, links and trial-instantiates one plugin.
     fn load(&self, id: &str, bytes: &[u8], origin: Origin) -> Result<Loaded, PluginError> {
         let file = origin.to_string();
+        let prepared = self.prepare(Some(id), id, bytes, &file)?;
+        let info = &prepared.loaded.info;
+        tracing::info!(plugin = %info.id, version = %info.version, %file, granted = %info.granted,
+            compile_ms = prepared.compiled.as_millis() as u64, "plugin loaded");
+        Ok(prepared.loaded)
+    }
+
+    /// The load path shared by the chain and `plugin check`: compile, check
+    /// the contract version, link, apply the policy of `label`, instantiate,
+    /// read and validate the manifest (against `expected` when configured
+    /// under an id), grant what it declares and the policy allows.
+    fn prepare(&self, expected: Option<&str>, label: &str, bytes: &[u8], file: &str) -> Result<Prepared, PluginError> {
+        let (id, file) = (label.to_owned(), file.to_owned());
         let started = Instant::now();
         let component = Component::from_binary(&self.runtime.engine, bytes).map_err(|e| PluginError::Compile {
-            id: id.to_owned(),
+            id: id.clone(),
             file: file.clone(),
             detail: format!("{e:#}"),
         })?;
         let compiled = started.elapsed();
+        let api = manifest::api_version(&component, &self.runtime.engine).map_err(|found| PluginError::ApiVersion {
+            id: id.clone(),
+            file: file.clone(),
+            found,
+        })?;
         let link_err =
-            |e: wasmtime::Error| PluginError::Link { id: id.to_owned(), file: file.clone(), detail: format!("{e:#}") };
+            |e: wasmtime::Error| PluginError::Link { id: id.clone(), file: file.clone(), detail: format!("{e:#}") };
         let pre = self.linker.instantiate_pre(&component).map_err(link_err)?;
         let pre = SmPluginPre::new(pre).map_err(link_err)?;
-        let pool = Pool::new(pre, self.runtime.clone(), id, self.env.clone());
-        let start_err = |detail: String| PluginError::Start { id: id.to_owned(), file: file.clone(), detail };
-        let mut warm = pool.instantiate().map_err(|e| start_err(format!("{e:#}")))?;
-        let manifest = warm.manifest(pool.deadline_ticks()).map_err(|f| start_err(f.error))?;
-        if manifest.id != id {
-            return Err(PluginError::IdMismatch { id: id.to_owned(), file, found: manifest.id });
+        let policy = self.env.policies.get(label).cloned().unwrap_or_default();
+        let budget = self.runtime.budget(&policy).map_err(|reason| PluginError::Limits { id: id.clone(), reason })?;
+        let allowed = policy.allowed();
+        let at_load = capability::at_load().intersection(allowed);
+        let mut pool = Pool::new(pre, self.runtime.clone(), label, self.env.clone(), budget, at_load);
+        let start_err = |detail: String| PluginError::Start { id: id.clone(), file: file.clone(), detail };
+        let mut warm = pool.instantiate().map_err(|e| start_err(format!("instantiation failed: {e:#}")))?;
+        let manifest = warm
+            .manifest(pool.deadline_ticks())
+            .map_err(|f| start_err(format!("its manifest() call failed: {}", f.error)))?;
+        let mut info = manifest::validate(expected, manifest).map_err(|problem| match problem {
+            manifest::Problem::IdMismatch(found) => {
+                PluginError::IdMismatch { id: id.clone(), file: file.clone(), found }
+            }
+            manifest::Problem::Invalid(reason) => {
+                PluginError::InvalidManifest { id: id.clone(), file: file.clone(), reason }
+            }
+        })?;
+        info.granted = info.capabilities.intersection(allowed);
+        if info.granted != info.capabilities {
+            tracing::info!(plugin = %info.id, declared = %info.capabilities, granted = %info.granted,
+                "capabilities narrowed by sess-man/plugins-conf/{}/capabilities", info.id);
         }
+        pool.set_grant(info.granted);
+        warm.set_grant(info.granted);
         pool.checkin(warm);
-        let info = PluginInfo {
-            id: manifest.id,
-            version: manifest.version,
-            handles: manifest.handles.into_iter().map(kind_from_wit).collect(),
-            features: manifest.features,
-        };
-        tracing::info!(plugin = %info.id, version = %info.version, %file, compile_ms = compiled.as_millis() as u64, "plugin loaded");
-        Ok(Loaded::new(info, pool))
+        let api = api.unwrap_or_else(|| WIT_VERSION.to_owned());
+        Ok(Prepared { loaded: Loaded::new(info, pool), api, compiled })
     }
+}
+
+/// A plugin that passed every load check, with what `plugin check` reports.
+struct Prepared {
+    loaded: Loaded,
+    /// The `xmpp:sm` version it was built for.
+    api: String,
+    /// How long compiling took.
+    compiled: Duration,
 }
 
 /// Finds the bytes for `id`: the plugin directory first, then built-ins.
 fn locate(id: &str, plugin_dir: Option<&Path>) -> Result<(std::borrow::Cow<'static, [u8]>, Origin), PluginError> {
-    let plain = !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !plain {
+    if !manifest::is_plain_id(id) {
         return Err(PluginError::InvalidId(id.to_owned()));
     }
     if let Some(dir) = plugin_dir {

@@ -12,8 +12,10 @@ use wasmtime::component::Resource;
 use wasmtime::{Store, UpdateDeadline};
 
 use super::bindings::{SmPlugin, SmPluginPre, wit};
+use super::capability::{Capabilities, Denials};
 use super::engine::Runtime;
 use super::host_api::{StanzaSlot, State};
+use super::limits::Budget;
 use super::{PluginEnv, StanzaContext};
 use crate::xmpp::Stanza;
 
@@ -30,6 +32,11 @@ pub(super) struct Fault {
 }
 
 impl Warm {
+    /// Replaces what this instance's gated imports answer for.
+    pub(super) fn set_grant(&mut self, granted: Capabilities) {
+        self.store.data_mut().set_grant(granted);
+    }
+
     /// The plugin's manifest; called once when the plugin is loaded.
     pub(super) fn manifest(&mut self, deadline_ticks: u64) -> Result<wit::Manifest, Fault> {
         self.store.data_mut().start_clock();
@@ -99,23 +106,53 @@ impl Warm {
     }
 }
 
-/// The warm instances of one plugin.
+/// The warm instances of one plugin, all under its [`Budget`] and grant.
 pub(super) struct Pool {
     pre: SmPluginPre<State>,
     runtime: Arc<Runtime>,
     plugin: Arc<str>,
     env: Arc<PluginEnv>,
+    budget: Budget,
+    granted: Capabilities,
+    denials: Arc<Denials>,
     idle: Mutex<Vec<Warm>>,
 }
 
 impl Pool {
-    pub(super) fn new(pre: SmPluginPre<State>, runtime: Arc<Runtime>, plugin: &str, env: Arc<PluginEnv>) -> Self {
-        let idle = Mutex::new(Vec::with_capacity(runtime.pool_size));
-        Pool { pre, runtime, plugin: plugin.into(), env, idle }
+    /// `granted` is what instances built now may use: the load-time grant
+    /// until [`Pool::set_grant`] replaces it once the manifest is read.
+    pub(super) fn new(
+        pre: SmPluginPre<State>,
+        runtime: Arc<Runtime>,
+        plugin: &str,
+        env: Arc<PluginEnv>,
+        budget: Budget,
+        granted: Capabilities,
+    ) -> Self {
+        let idle = Mutex::new(Vec::with_capacity(budget.pool_size));
+        let denials = Arc::default();
+        Pool { pre, runtime, plugin: plugin.into(), env, budget, granted, denials, idle }
+    }
+
+    /// What instances built from now on may use; call before the pool is
+    /// shared (the idle instances are the caller's to update).
+    pub(super) fn set_grant(&mut self, granted: Capabilities) {
+        self.granted = granted;
+    }
+
+    /// The refusals of this plugin's instances.
+    pub(super) fn denials(&self) -> &Arc<Denials> {
+        &self.denials
+    }
+
+    /// This plugin's limits.
+    #[cfg(test)]
+    pub(super) fn budget(&self) -> &Budget {
+        &self.budget
     }
 
     pub(super) fn deadline_ticks(&self) -> u64 {
-        self.runtime.deadline_ticks
+        self.budget.deadline_ticks
     }
 
     /// A warm instance if one is idle, else a fresh one (~30-40 µs).
@@ -130,21 +167,27 @@ impl Pool {
     /// Returns a healthy instance; beyond the pool size it is dropped.
     pub(super) fn checkin(&self, warm: Warm) {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        if idle.len() < self.runtime.pool_size {
+        if idle.len() < self.budget.pool_size {
             idle.push(warm);
         }
     }
 
     /// Builds a fresh instance from the pre-linked component.
     pub(super) fn instantiate(&self) -> wasmtime::Result<Warm> {
-        let mut state = State::new(self.plugin.clone(), self.runtime.memory_bytes, self.env.clone());
+        let mut state = State::new(
+            self.plugin.clone(),
+            self.budget.memory_bytes,
+            self.env.clone(),
+            self.granted,
+            self.denials.clone(),
+        );
         let slot = state.reserve_slot()?;
         let mut store = Store::new(&self.runtime.engine, state);
         store.limiter(|s| &mut s.memory);
-        store.set_epoch_deadline(self.runtime.deadline_ticks);
+        store.set_epoch_deadline(self.budget.deadline_ticks);
         // When the wall-clock deadline passes, stop the guest only if it
         // really used its CPU budget; a preempted call gets another tick.
-        let budget = self.runtime.deadline;
+        let budget = self.budget.deadline;
         store.epoch_deadline_callback(move |ctx| {
             if ctx.data().cpu_used() < budget {
                 Ok(UpdateDeadline::Continue(1))

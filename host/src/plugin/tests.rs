@@ -11,7 +11,7 @@ use super::*;
 use crate::xml::Element;
 use crate::xmpp::{Condition, Stanza, ns};
 
-const JULIET: &str = "juliet@example.com";
+pub(super) const JULIET: &str = "juliet@example.com";
 
 struct FakeSessions(HashMap<String, Vec<ResourceInfo>>);
 
@@ -42,7 +42,7 @@ pub(super) fn message(to: &str, ty: &str, body: &str) -> Stanza {
     Stanza::from_element(el).unwrap().unwrap()
 }
 
-fn host_with(ids: &[&str]) -> PluginHost {
+pub(super) fn host_with(ids: &[&str]) -> PluginHost {
     let limits = Limits { pool_size: 2, ..Limits::default() };
     let host = PluginHost::new(limits).unwrap();
     let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
@@ -50,7 +50,7 @@ fn host_with(ids: &[&str]) -> PluginHost {
     host
 }
 
-fn delivered_to(outcome: ChainOutcome) -> Vec<String> {
+pub(super) fn delivered_to(outcome: ChainOutcome) -> Vec<String> {
     match outcome {
         ChainOutcome::Handled(stanza, effects) => {
             // The stanza comes back untouched: `to` is never rewritten.

@@ -12,9 +12,9 @@
 
 use wasmpp_guest_sdk::routing::{self, Route};
 use wasmpp_guest_sdk::{
-    Condition as ErrorCondition, ConditionInfo, DeliverValue as WitDeliver, Disposition as WitDisposition, Effect,
-    ElementView, KeptFate, Manifest, MessageType, Plugin, Recheck as WitRecheck, Stanza, StanzaKind, Verdict,
-    amp_conditions, log, offline, server, sessions,
+    Capability, Condition as ErrorCondition, ConditionInfo, DeliverValue as WitDeliver, Denied,
+    Disposition as WitDisposition, Effect, ElementView, KeptFate, Manifest, MessageType, Plugin, Recheck as WitRecheck,
+    Stanza, StanzaKind, Verdict, amp_conditions, log, offline, server, sessions,
 };
 
 use crate::datetime::Timestamp;
@@ -32,8 +32,21 @@ pub struct Amp;
 
 impl Plugin for Amp {
     fn manifest() -> Manifest {
-        let custom = amp_conditions::declared();
-        let mut m = Manifest::new("amp", env!("CARGO_PKG_VERSION"), &[StanzaKind::Message, StanzaKind::Presence]);
+        let custom = amp_conditions::declared().unwrap_or_else(|denied| {
+            log::warn(&format!("custom AMP conditions not listed: {denied}"));
+            Vec::new()
+        });
+        // Routing (sessions, deliver), both offline stores, events (send),
+        // the security level and AMP address (config), custom conditions.
+        let mut m = Manifest::new("amp", env!("CARGO_PKG_VERSION"), &[StanzaKind::Message, StanzaKind::Presence])
+            .with_capabilities(&[
+                Capability::Sessions,
+                Capability::Config,
+                Capability::AmpConditions,
+                Capability::Deliver,
+                Capability::OfflineStore,
+                Capability::Send,
+            ]);
         // XEP-0160 §5 (amp stores offline messages, X5) and R7, R8, R12: the
         // `?action=`/`?condition=` features belong to the AMP node, which
         // the host answers from the features named `{node}?…`.
@@ -44,7 +57,12 @@ impl Plugin for Amp {
 
     fn process(stanza: &Stanza) -> Verdict {
         match stanza.kind() {
-            StanzaKind::Message => message(stanza),
+            // Without the sessions view nothing can be routed: the rest of
+            // the chain (or the host) decides.
+            StanzaKind::Message => message(stanza).unwrap_or_else(|denied| {
+                log::warn(&format!("cannot route: {denied}"));
+                Verdict::Pass
+            }),
             StanzaKind::Presence => offline::presence_verdict(stanza),
             StanzaKind::Iq => Verdict::Pass,
         }
@@ -57,22 +75,22 @@ impl Plugin for Amp {
 
 wasmpp_guest_sdk::export_plugin!(Amp);
 
-fn message(stanza: &Stanza) -> Verdict {
-    if sessions::recipient_is_remote() {
-        return remote(stanza);
+fn message(stanza: &Stanza) -> Result<Verdict, Denied> {
+    if sessions::recipient_is_remote()? {
+        return Ok(remote(stanza));
     }
-    let Some(bare) = stanza.to_bare() else { return Verdict::Pass };
-    let exists = sessions::recipient_exists();
-    let resources = if exists { sessions::resources(&bare) } else { Vec::new() };
+    let Some(bare) = stanza.to_bare() else { return Ok(Verdict::Pass) };
+    let exists = sessions::recipient_exists()?;
+    let resources = if exists { sessions::resources(&bare)? } else { Vec::new() };
     let to_resource = stanza.to_resource();
     let ty = stanza.message_type();
     let route = routing::route(ty, to_resource.as_deref(), exists, &resources);
-    match stanza.child_element("amp", ns::AMP).map(node) {
+    Ok(match stanza.child_element("amp", ns::AMP).map(node) {
         Some(amp) if request::should_evaluate(ty == MessageType::Error, &amp, Origin::LocalClient) => {
             with_rules(stanza, amp, &bare, to_resource.as_deref(), route)
         }
         _ => plain(stanza, &bare, route),
-    }
+    })
 }
 
 /// `message` + `msgoffline` behaviour, from the same SDK functions.
@@ -162,8 +180,10 @@ fn with_rules(stanza: &Stanza, amp: Node, bare: &str, to_resource: Option<&str>,
             Offline::decide(true, || !offline::storable(stanza.message_type()) || offline::disposable(stanza));
         strategy::default_disposition(Recipient::Local { route: &route, offline })
     };
+    // Unknown (denied) counts as "may not see": the safe reading of D15.
+    let may_see = || sessions::sender_may_see_presence().unwrap_or(false);
     let Evaluation { request, disposition, outcome, mut effects } =
-        match evaluate(&env, amp, policy, sessions::sender_may_see_presence, to_resource, disposition) {
+        match evaluate(&env, amp, policy, may_see, to_resource, disposition) {
             Ok(evaluation) => evaluation,
             Err(refused) => return refused,
         };
@@ -270,9 +290,9 @@ fn domain_of(jid: &str) -> &str {
 }
 
 /// `--amp-security-level`, handed to the plugin by the host; STRICT when
-/// unset or unreadable (the safe reading of D15).
+/// unset, unreadable or not granted (the safe reading of D15).
 fn security_level() -> SecurityLevel {
-    server::config("security-level").and_then(|v| v.parse().ok()).unwrap_or(SecurityLevel::Strict)
+    server::config("security-level").ok().flatten().and_then(|v| v.parse().ok()).unwrap_or(SecurityLevel::Strict)
 }
 
 fn now() -> Timestamp {
@@ -314,16 +334,18 @@ fn to_wit(d: &Disposition) -> WitDisposition {
     WitDisposition { deliver, resources }
 }
 
-/// The host's `amp-condition` components, listed once per message.
+/// The host's `amp-condition` components, listed once per message. Without
+/// the `amp-conditions` grant there are none: a rule naming one is then
+/// refused as unsupported, as for a condition the server has not loaded.
 struct HostConditions(Vec<ConditionInfo>);
 
 impl HostConditions {
     fn load() -> Self {
-        HostConditions(amp_conditions::declared())
+        HostConditions(amp_conditions::declared().unwrap_or_default())
     }
 
     fn evaluate(&self, name: &str, value: &str, disposition: &WitDisposition) -> bool {
-        amp_conditions::evaluate(name, value, disposition)
+        amp_conditions::evaluate(name, value, disposition).unwrap_or(false)
     }
 }
 
@@ -334,7 +356,7 @@ impl CustomConditions for HostConditions {
     }
 
     fn accepts(&self, name: &str, value: &str) -> bool {
-        amp_conditions::validate(name, value)
+        amp_conditions::validate(name, value).unwrap_or(false)
     }
 }
 

@@ -13,15 +13,18 @@
 
 use wasmpp_guest_sdk::routing::{self, Route};
 use wasmpp_guest_sdk::{
-    Condition, Effect, Manifest, MessageType, Plugin, ResourceInfo, Stanza, StanzaKind, Verdict, sessions,
+    Capability, Condition, Denied, Effect, Manifest, MessageType, Plugin, ResourceInfo, Stanza, StanzaKind, Verdict,
+    log, sessions,
 };
 
 /// The plugin; stateless, so any warm instance can serve any stanza.
 pub struct Message;
 
 impl Plugin for Message {
+    /// Routing needs the recipient's sessions and delivers to them.
     fn manifest() -> Manifest {
         Manifest::new("message", env!("CARGO_PKG_VERSION"), &[StanzaKind::Message])
+            .with_capabilities(&[Capability::Sessions, Capability::Deliver])
     }
 
     fn process(stanza: &Stanza) -> Verdict {
@@ -30,10 +33,19 @@ impl Plugin for Message {
         let Some(bare) = stanza.to_bare() else {
             return Verdict::Pass;
         };
-        let exists = sessions::recipient_exists();
-        let sessions = if exists { sessions::resources(&bare) } else { Vec::new() };
-        decide(stanza.message_type(), &bare, stanza.to_resource().as_deref(), exists, &sessions)
+        route(stanza, &bare).unwrap_or_else(|denied| {
+            // The operator withheld `sessions`: routing is impossible, so
+            // the rest of the chain (or the host) decides.
+            log::warn(&format!("cannot route: {denied}"));
+            Verdict::Pass
+        })
     }
+}
+
+fn route(stanza: &Stanza, bare: &str) -> Result<Verdict, Denied> {
+    let exists = sessions::recipient_exists()?;
+    let sessions = if exists { sessions::resources(bare)? } else { Vec::new() };
+    Ok(decide(stanza.message_type(), bare, stanza.to_resource().as_deref(), exists, &sessions))
 }
 
 wasmpp_guest_sdk::export_plugin!(Message);
@@ -100,6 +112,7 @@ mod tests {
         assert_eq!(m.version, env!("CARGO_PKG_VERSION"));
         assert_eq!(m.handles, vec![StanzaKind::Message]);
         assert!(m.features.is_empty());
+        assert_eq!(m.capabilities, [Capability::Sessions, Capability::Deliver]);
     }
 
     #[test]

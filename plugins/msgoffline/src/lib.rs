@@ -17,23 +17,29 @@
 //!   the presence (and the session is available for new messages too).
 
 use wasmpp_guest_sdk::routing::{self, Route};
-use wasmpp_guest_sdk::{Effect, Manifest, MessageType, Plugin, Stanza, StanzaKind, Verdict, offline, sessions};
+use wasmpp_guest_sdk::{
+    Capability, Denied, Effect, Manifest, MessageType, Plugin, Stanza, StanzaKind, Verdict, log, offline, sessions,
+};
 
 /// The plugin; stateless, so any warm instance can serve any stanza.
 pub struct MsgOffline;
 
 impl Plugin for MsgOffline {
+    /// Deciding "nobody available" needs the sessions; storing and
+    /// flushing need the offline store. XEP-0160 §5: servers advertise
+    /// "msgoffline".
     fn manifest() -> Manifest {
-        let mut m =
-            Manifest::new("msgoffline", env!("CARGO_PKG_VERSION"), &[StanzaKind::Message, StanzaKind::Presence]);
-        // XEP-0160 §5: servers advertise "msgoffline".
-        m.features.push("msgoffline".to_owned());
-        m
+        Manifest::new("msgoffline", env!("CARGO_PKG_VERSION"), &[StanzaKind::Message, StanzaKind::Presence])
+            .with_capabilities(&[Capability::Sessions, Capability::OfflineStore])
+            .with_feature("msgoffline")
     }
 
     fn process(stanza: &Stanza) -> Verdict {
         match stanza.kind() {
-            StanzaKind::Message => message(stanza),
+            StanzaKind::Message => message(stanza).unwrap_or_else(|denied| {
+                log::warn(&format!("cannot tell whether to store: {denied}"));
+                Verdict::Pass
+            }),
             StanzaKind::Presence => offline::presence_verdict(stanza),
             StanzaKind::Iq => Verdict::Pass,
         }
@@ -42,18 +48,18 @@ impl Plugin for MsgOffline {
 
 wasmpp_guest_sdk::export_plugin!(MsgOffline);
 
-fn message(stanza: &Stanza) -> Verdict {
-    let Some(bare) = stanza.to_bare() else { return Verdict::Pass };
-    let exists = sessions::recipient_exists();
+fn message(stanza: &Stanza) -> Result<Verdict, Denied> {
+    let Some(bare) = stanza.to_bare() else { return Ok(Verdict::Pass) };
+    let exists = sessions::recipient_exists()?;
     if !exists {
-        return Verdict::Pass;
+        return Ok(Verdict::Pass);
     }
-    let sessions = sessions::resources(&bare);
+    let sessions = sessions::resources(&bare)?;
     let route = routing::route(stanza.message_type(), stanza.to_resource().as_deref(), exists, &sessions);
     if route != Route::Offline {
-        return Verdict::Pass;
+        return Ok(Verdict::Pass);
     }
-    decide_offline(stanza.message_type(), || offline::disposable(stanza))
+    Ok(decide_offline(stanza.message_type(), || offline::disposable(stanza)))
 }
 
 /// What to do with a message `routing` found storable. `disposable` is only
@@ -79,6 +85,7 @@ mod tests {
             ("msgoffline", &[StanzaKind::Message, StanzaKind::Presence][..])
         );
         assert_eq!(m.features, ["msgoffline"]);
+        assert_eq!(m.capabilities, [Capability::Sessions, Capability::OfflineStore]);
     }
 
     #[test]

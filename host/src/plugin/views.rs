@@ -1,0 +1,98 @@
+//! What plugins see of a stanza besides single accessors: the two-level
+//! `element-view`, the `to-xml` escape hatch, and the narrow `message-info`
+//! custom AMP conditions get.
+
+use super::bindings::{message_type_to_wit, wit};
+use crate::xml::{Element, Node};
+use crate::xmpp::Stanza;
+
+/// The narrow view of a message custom AMP conditions get.
+pub(super) fn message_info(stanza: &Stanza) -> wit::MessageInfo {
+    let mut size = Vec::new();
+    stanza.el.write_to(&mut size, crate::xmpp::ns::CLIENT);
+    wit::MessageInfo {
+        from: stanza.from.as_ref().map(|j| j.to_string()).unwrap_or_default(),
+        to: stanza.to.as_ref().map(|j| j.to_string()).unwrap_or_default(),
+        message_type: message_type_to_wit(stanza.message_type()),
+        id: stanza.id().map(str::to_owned),
+        body: stanza.el.child("body", crate::xmpp::ns::CLIENT).map(Element::text),
+        size: u32::try_from(size.len()).unwrap_or(u32::MAX),
+    }
+}
+
+/// Two levels of `el`, for the `child-element` accessor.
+pub(super) fn element_view(el: &Element) -> wit::ElementView {
+    let attrs = |e: &Element| e.attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    wit::ElementView {
+        name: el.name.to_string(),
+        ns: el.ns.to_string(),
+        attrs: attrs(el),
+        children: el
+            .children
+            .iter()
+            .filter_map(|c| match c {
+                Node::Element(c) => Some(wit::LeafView {
+                    name: c.name.to_string(),
+                    ns: c.ns.to_string(),
+                    attrs: attrs(c),
+                    text: c.text(),
+                }),
+                Node::Text(_) => None,
+            })
+            .collect(),
+    }
+}
+
+/// Serialises `el` for the `to-xml` escape hatch, declaring a namespace only
+/// where it differs from the parent's (the tree stores resolved names).
+pub(super) fn write_element(el: &Element, parent_ns: &str, out: &mut String) {
+    use quick_xml::escape::escape;
+    out.push('<');
+    out.push_str(&el.name);
+    if el.ns != parent_ns {
+        out.push_str(" xmlns=\"");
+        out.push_str(&escape(el.ns.as_str()));
+        out.push('"');
+    }
+    for (k, v) in &el.attrs {
+        out.push(' ');
+        out.push_str(k);
+        out.push_str("=\"");
+        out.push_str(&escape(v.as_str()));
+        out.push('"');
+    }
+    if el.children.is_empty() {
+        out.push_str("/>");
+        return;
+    }
+    out.push('>');
+    for child in &el.children {
+        match child {
+            Node::Element(c) => write_element(c, &el.ns, out),
+            Node::Text(t) => out.push_str(&escape(t.as_str())),
+        }
+    }
+    out.push_str("</");
+    out.push_str(&el.name);
+    out.push('>');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn to_xml_declares_namespaces_once_and_escapes() {
+        let el = Element::new("message", "jabber:client")
+            .with_attr("to", "a@b")
+            .with_child(Element::new("body", "jabber:client").with_text("1 < 2 & \"q\""))
+            .with_child(Element::new("x", "urn:x"));
+        let mut out = String::new();
+        write_element(&el, "", &mut out);
+        assert_eq!(
+            out,
+            "<message xmlns=\"jabber:client\" to=\"a@b\"><body>1 &lt; 2 &amp; &quot;q&quot;</body>\
+             <x xmlns=\"urn:x\"/></message>"
+        );
+    }
+}
