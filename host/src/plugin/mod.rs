@@ -11,6 +11,8 @@
 //! - `builtin.rs`: embedded plugins and [`GUEST_DIR`].
 //! - `condition.rs`: custom XEP-0079 conditions (`amp-condition`
 //!   components) behind [`AmpConditions`]; the second `bindgen!` site.
+//! - `rebuild.rs`: hot reload — a new chain or condition set from what is
+//!   on disk now, reusing every component whose bytes did not change.
 //!
 //! **Architecture Invariant:** plugins never touch sockets, files or the
 //! database, and read no clock but the host's (`server.now-ms`, which tests
@@ -34,6 +36,7 @@ mod cpu;
 mod engine;
 mod host_api;
 mod pool;
+mod rebuild;
 mod stdio;
 #[cfg(test)]
 mod tests;
@@ -47,6 +50,7 @@ use wasmtime::component::{Component, HasSelf, Linker};
 
 pub use builtin::GUEST_DIR;
 pub use chain::{ChainOutcome, Effect, Fate, PluginChain, PluginInfo, Recheck, replace_child};
+pub use rebuild::{Change, Rebuild};
 
 use bindings::{SmPlugin, SmPluginPre, kind_from_wit};
 use builtin::Origin;
@@ -250,6 +254,9 @@ pub struct PluginHost {
     linker: Linker<State>,
     chain: ArcSwap<PluginChain>,
     env: Arc<PluginEnv>,
+    /// The condition set last loaded here (`env.conditions` holds it as a
+    /// trait object), for a reload to start from.
+    conditions: std::sync::Mutex<condition::Conditions>,
 }
 
 impl PluginHost {
@@ -267,7 +274,8 @@ impl PluginHost {
         stdio::shadow_blocking_calls(&mut linker).map_err(engine_err)?;
         SmPlugin::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s).map_err(engine_err)?;
         let chain = ArcSwap::from_pointee(PluginChain::new(Vec::new()));
-        Ok(PluginHost { runtime: Arc::new(runtime), linker, chain, env: Arc::new(env) })
+        let conditions = Default::default();
+        Ok(PluginHost { runtime: Arc::new(runtime), linker, chain, env: Arc::new(env), conditions })
     }
 
     /// Loads `ids` in chain order and publishes the new chain; on any error
@@ -275,13 +283,14 @@ impl PluginHost {
     /// `<plugin_dir>/<id>.wasm` first, then among the embedded built-ins.
     /// Compiling is slow (tens of ms per plugin): call it off the hot path.
     pub fn load_chain(&self, ids: &[String], plugin_dir: Option<&Path>) -> Result<(), PluginError> {
-        let mut loaded: Vec<Loaded> = Vec::with_capacity(ids.len());
+        let mut loaded: Vec<Arc<Loaded>> = Vec::with_capacity(ids.len());
         for id in ids {
             if loaded.iter().any(|p| &p.info.id == id) {
                 return Err(PluginError::Duplicate(id.clone()));
             }
             let (bytes, origin) = locate(id, plugin_dir)?;
-            loaded.push(self.load(id, &bytes, origin)?);
+            let source = chain::Source { file: origin.to_string(), digest: rebuild::digest(&bytes) };
+            loaded.push(Arc::new(self.load(id, &bytes, origin)?.with_source(source)));
         }
         self.chain.store(Arc::new(PluginChain::new(loaded)));
         Ok(())
@@ -336,7 +345,8 @@ impl PluginHost {
         let pool = Pool::new(pre, self.runtime.clone(), id, self.env.clone());
         let start_err = |detail: String| PluginError::Start { id: id.to_owned(), file: file.clone(), detail };
         let mut warm = pool.instantiate().map_err(|e| start_err(format!("{e:#}")))?;
-        let manifest = warm.manifest(pool.deadline_ticks()).map_err(|f| start_err(f.error))?;
+        let manifest =
+            warm.manifest(pool.deadline_ticks()).map_err(|f| start_err(format!("manifest() failed: {}", f.error)))?;
         if manifest.id != id {
             return Err(PluginError::IdMismatch { id: id.to_owned(), file, found: manifest.id });
         }

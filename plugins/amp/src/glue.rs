@@ -55,6 +55,7 @@ impl Plugin for Amp {
     }
 }
 
+#[cfg(feature = "export")]
 wasmpp_guest_sdk::export_plugin!(Amp);
 
 fn message(stanza: &Stanza) -> Verdict {

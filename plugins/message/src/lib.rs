@@ -36,6 +36,7 @@ impl Plugin for Message {
     }
 }
 
+#[cfg(feature = "export")]
 wasmpp_guest_sdk::export_plugin!(Message);
 
 /// The whole policy as a pure function: message type, addressee (bare JID
