@@ -60,7 +60,7 @@ async fn send(mut sender: Client, i: usize, window: Arc<Semaphore>, traffic: Arc
     let mut sent = 0usize;
     while !traffic.stop.load(Ordering::SeqCst) {
         window.acquire().await.unwrap().forget();
-        let rule = if amp && sent % 2 == 0 {
+        let rule = if amp && sent.is_multiple_of(2) {
             format!("<amp xmlns='{AMP}'><rule condition='deliver' value='stored' action='drop'/></amp>")
         } else {
             String::new()
