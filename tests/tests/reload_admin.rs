@@ -9,7 +9,8 @@ mod reload_support;
 use std::time::Duration;
 
 use reload_support::{
-    AMP, COMMANDS, DATA_FORMS, DISCO_ITEMS, NEXT, command, drop_in, features, log_lines_with, logs, note, report_where,
+    AMP, COMMANDS, DATA_FORMS, DISCO_INFO, DISCO_ITEMS, NEXT, command, drop_in, features, log_lines_with, logs, note,
+    report_where,
 };
 use wasmpp_tests::client::Client;
 use wasmpp_tests::server::{DOMAIN, TestServer};
@@ -156,6 +157,13 @@ async fn only_admins_see_and_run_the_commands() {
     assert_eq!(command_items(&listed), ["reload-plugins", "set-sm-plugins"]);
     let listed = romeo.iq("get", Some(DOMAIN), &items).await.unwrap();
     assert!(command_items(&listed).is_empty(), "{listed}");
+    // XEP-0050 §2.3: what a command node is, for admins only.
+    let info = format!("<query xmlns='{DISCO_INFO}' node='reload-plugins'/>");
+    let answer = admin.iq("get", Some(DOMAIN), &info).await.unwrap();
+    let identity = answer.find("query/identity").unwrap_or_else(|| panic!("no identity in {answer}"));
+    assert_eq!((identity.attr("category"), identity.attr("type")), (Some("automation"), Some("command-node")));
+    let answer = romeo.iq("get", Some(DOMAIN), &info).await.unwrap();
+    assert!(answer.find("error/forbidden").is_some(), "{answer}");
 
     for node in ["reload-plugins", "set-sm-plugins"] {
         let reply = command(&mut romeo, node, "execute", Some("-amp")).await;

@@ -131,23 +131,23 @@ impl Loaded {
         self
     }
 
-    /// The same component and warm pool under a manifest read again (its
-    /// features can depend on the custom conditions loaded meanwhile).
+    /// The same component and warm pool with the disco features of its
+    /// manifest read again: they can depend on the custom conditions loaded
+    /// meanwhile (`amp` lists them). The rest of the manifest is the
+    /// component's own, so it is kept as loaded and checked.
     pub(super) fn remanifested(&self) -> Result<Loaded, String> {
         let mut warm = self.pool.checkout().map_err(|e| format!("cannot instantiate: {e:#}"))?;
-        let manifest = warm.manifest(self.pool.deadline_ticks()).map_err(|f| f.error)?;
+        let manifest =
+            warm.manifest(self.pool.deadline_ticks()).map_err(|f| format!("manifest() failed: {}", f.error))?;
         self.pool.checkin(warm);
-        if manifest.id != self.info.id {
-            return Err(format!("its manifest now calls it {:?}", manifest.id));
-        }
-        let info = PluginInfo {
-            id: manifest.id,
-            version: manifest.version,
-            handles: manifest.handles.into_iter().map(super::bindings::kind_from_wit).collect(),
-            features: manifest.features,
-        };
-        let handles = info.handles.iter().map(|k| kind_to_wit(*k)).collect();
-        Ok(Loaded { id: self.id.clone(), info, handles, pool: self.pool.clone(), source: self.source.clone() })
+        let info = PluginInfo { features: manifest.features, ..self.info.clone() };
+        Ok(Loaded {
+            id: self.id.clone(),
+            info,
+            handles: self.handles.clone(),
+            pool: self.pool.clone(),
+            source: self.source.clone(),
+        })
     }
 
     fn handles(&self, kind: StanzaKind) -> bool {

@@ -46,10 +46,13 @@ pub async fn handle(
         (IqType::Get, ns::DISCO_ITEMS, "query") if node == Some(ns::COMMANDS) => {
             iq::result(iq, Some(items(svc, admin)))
         }
-        (IqType::Get, ns::DISCO_INFO, "query") if node.is_some_and(is_command) => match admin {
-            true => iq::result(iq, Some(command_info(node.unwrap_or_default()))),
-            false => iq::error(iq, &StanzaError::new(Condition::Forbidden)),
-        },
+        (IqType::Get, ns::DISCO_INFO, "query") if node.is_some_and(is_command) => {
+            if admin {
+                iq::result(iq, Some(command_info(node.unwrap_or_default())))
+            } else {
+                iq::error(iq, &StanzaError::new(Condition::Forbidden))
+            }
+        }
         (IqType::Set, ns::COMMANDS, "command") if !admin => {
             error(iq, Condition::Forbidden, None, "only the server's administrators (--admins) may run commands")
         }
