@@ -5,7 +5,13 @@
 //! A nested `cargo build --profile guest` writes to `<target>/guest` (its own
 //! lock, so it cannot deadlock with the outer build), `message.wasm` is
 //! copied to `OUT_DIR` for `include_bytes!`, and every built component is
-//! copied as `<plugin id>.wasm` into `OUT_DIR/guests` (`WASMPP_GUEST_DIR`).
+//! copied as `<package>.wasm` into `OUT_DIR/guests` (`WASMPP_GUEST_DIR`).
+//!
+//! The hot-reload fixtures that reuse a shipped plugin as a library
+//! ([`REUSING`]) get a second nested build in `<target>/guest-next`: built
+//! as their dependency, the shipped crate has its component export turned
+//! off, and in one build (one target directory) that would both unify with
+//! the shipped component's features and overwrite its `.wasm`.
 
 use std::env;
 use std::ffi::OsStr;
@@ -16,7 +22,9 @@ const WASM_TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "guest";
 /// Guest packages; each package name is also its plugin id (for the
 /// `amp-condition` components `body-contains` and `fault-condition`, only
-/// the file name: a condition is named by what it declares).
+/// the file name: a condition is named by what it declares; the hot-reload
+/// fixtures `bad-api`, `trap-init` and `bad-manifest` are dropped in under
+/// another plugin's name).
 const GUESTS: &[&str] = &[
     "amp",
     "message",
@@ -27,7 +35,13 @@ const GUESTS: &[&str] = &[
     "overreach",
     "body-contains",
     "fault-condition",
+    "bad-api",
+    "trap-init",
+    "bad-manifest",
 ];
+/// Hot-reload fixtures that depend on a shipped plugin crate (with its
+/// `export` feature off); dropped in as `message.wasm` and `amp.wasm`.
+const REUSING: &[&str] = &["message-next", "amp-next"];
 /// Guests embedded in the binary.
 const EMBEDDED: &[&str] = &["amp", "message", "msgoffline"];
 
@@ -47,17 +61,18 @@ fn run() -> Result<(), String> {
     }
 
     ensure_wasm_target(&workspace)?;
-    let target_dir = outer_target_dir(&out_dir)?.join("guest");
-    build_guests(&workspace, &target_dir)?;
-
-    let built = target_dir.join(WASM_TARGET).join(PROFILE);
+    let target = outer_target_dir(&out_dir)?;
     let guest_dir = out_dir.join("guests");
     std::fs::create_dir_all(&guest_dir).map_err(|e| format!("cannot create {}: {e}", guest_dir.display()))?;
-    for id in GUESTS {
-        let from = built.join(format!("{}.wasm", id.replace('-', "_")));
-        copy(&from, &guest_dir.join(format!("{id}.wasm")))?;
-        if EMBEDDED.contains(id) {
-            copy(&from, &out_dir.join(format!("{id}.wasm")))?;
+    for (packages, target_dir) in [(GUESTS, target.join("guest")), (REUSING, target.join("guest-next"))] {
+        build_guests(&workspace, &target_dir, packages)?;
+        let built = target_dir.join(WASM_TARGET).join(PROFILE);
+        for id in packages {
+            let from = built.join(format!("{}.wasm", id.replace('-', "_")));
+            copy(&from, &guest_dir.join(format!("{id}.wasm")))?;
+            if EMBEDDED.contains(id) {
+                copy(&from, &out_dir.join(format!("{id}.wasm")))?;
+            }
         }
     }
     println!("cargo:rustc-env=WASMPP_GUEST_DIR={}", guest_dir.display());
@@ -106,7 +121,7 @@ fn outer_target_dir(out_dir: &Path) -> Result<PathBuf, String> {
     Ok(target.to_path_buf())
 }
 
-fn build_guests(workspace: &Path, target_dir: &Path) -> Result<(), String> {
+fn build_guests(workspace: &Path, target_dir: &Path, packages: &[&str]) -> Result<(), String> {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(&cargo);
     cmd.current_dir(workspace)
@@ -114,7 +129,7 @@ fn build_guests(workspace: &Path, target_dir: &Path) -> Result<(), String> {
         .arg(workspace.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(target_dir);
-    for id in GUESTS {
+    for id in packages {
         cmd.args(["-p", id]);
     }
     for (key, _) in env::vars_os() {

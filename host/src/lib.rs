@@ -8,6 +8,7 @@
 //!   then a bound session's reader/writer tasks.
 //! - [`sm`]: the session manager — what happens to a stanza from a client.
 //! - [`plugin`]: the wasmtime runtime running the WASM plugin chain.
+//! - [`reload`]: hot reload of that chain (watcher, SIGHUP, admin command).
 //! - [`router`]: local delivery and the effects plugins return.
 //! - [`store`]: accounts over sqlx (SQLite, PostgreSQL, MySQL/MariaDB).
 //! - [`config`]: CLI flags and Tigase-style `init.properties`.
@@ -19,6 +20,7 @@ pub mod c2s;
 pub mod clock;
 pub mod config;
 pub mod plugin;
+pub mod reload;
 pub mod router;
 pub mod server;
 pub mod services;

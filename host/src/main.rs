@@ -86,7 +86,9 @@ fn run(cmd: Command) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let _server = server::start(config).await?;
+    let server = server::start(config).await?;
+    #[cfg(unix)]
+    wasmpp::reload::on_hangup(server.services.reloader.clone()).context("installing the SIGHUP handler")?;
     shutdown_signal().await;
     tracing::info!("shutting down");
     Ok(())

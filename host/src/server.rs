@@ -5,6 +5,7 @@ use crate::c2s::listener::accept_loop;
 use crate::c2s::tls::{self, TlsError};
 use crate::config::{Config, ConfigError, ResourceConflict};
 use crate::plugin::{self, PluginEnv, PluginError, PluginHost};
+use crate::reload::{self, Reloader};
 use crate::router::expiry::{self, Expiry};
 use crate::services::Services;
 use crate::sm::registry::{ConflictPolicy, Registry};
@@ -58,6 +59,8 @@ pub struct RunningServer {
     pub services: Arc<Services>,
     listeners: Vec<JoinHandle<()>>,
     sweeper: JoinHandle<()>,
+    /// The plugin directory watcher, if `--plugin-watch` and it could start.
+    watcher: Option<JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -81,6 +84,9 @@ impl Drop for RunningServer {
     fn drop(&mut self) {
         self.stop_listening();
         self.sweeper.abort();
+        if let Some(watcher) = &self.watcher {
+            watcher.abort();
+        }
     }
 }
 
@@ -153,6 +159,14 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let known = plugins.known_ids(Some(&plugin_dir));
     let chain = config.plugin_chain(DEFAULT_CHAIN, &|id| known.iter().any(|k| k == id))?;
     plugins.load_chain(&chain, Some(&plugin_dir))?;
+    let reloader = Arc::new(Reloader::new(
+        plugins.clone(),
+        plugin_dir,
+        config.amp_conditions_dir(),
+        DEFAULT_CHAIN,
+        config.sm_plugins.clone(),
+    ));
+    let watcher = if config.plugin_watch { reload::watch::spawn(reloader.clone()) } else { None };
 
     let registry = Arc::new(Registry::new());
     let svc = Arc::new(Services {
@@ -168,6 +182,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         rosters: Rosters::new(db.roster()),
         tls: Some(acceptor),
         plugins: plugins.clone(),
+        reloader,
         sessions_view: registry.clone(),
         registry,
         xml_limits: Limits { max_stanza_bytes: config.max_stanza_size, max_depth: config.max_xml_depth },
@@ -203,5 +218,5 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         registration = config.registration,
         "wasmpp started"
     );
-    Ok(RunningServer { addrs, services: svc, listeners, sweeper })
+    Ok(RunningServer { addrs, services: svc, listeners, sweeper, watcher })
 }

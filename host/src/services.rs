@@ -6,6 +6,7 @@
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::plugin::{PluginHost, SessionView};
+use crate::reload::Reloader;
 use crate::router::expiry::Expiry;
 use crate::sm::registry::{ConflictPolicy, Registry};
 use crate::sm::roster::Rosters;
@@ -36,6 +37,8 @@ pub struct Services {
     pub tls: Option<TlsAcceptor>,
     /// The WASM plugin chain.
     pub plugins: Arc<PluginHost>,
+    /// Rebuilds the chain on a running server (watcher, SIGHUP, admins).
+    pub reloader: Arc<Reloader>,
     /// Bound sessions.
     pub registry: Arc<Registry>,
     /// Rosters and subscription states (RFC 6121 §2, §3).

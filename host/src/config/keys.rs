@@ -192,6 +192,18 @@ pub static KEYS: &[Key] = &[
         },
     },
     Key {
+        name: "plugin-watch",
+        value: "BOOL",
+        default: Value("true"),
+        expects: BOOL,
+        help: "reload a plugin or AMP condition when its file in the plugin directories changes",
+        kind: Kind::Bool,
+        apply: |c, v| {
+            c.plugin_watch = boolean(v)?;
+            Ok(())
+        },
+    },
+    Key {
         name: "plugin-deadline-ms",
         value: "MS",
         default: Value("50"),

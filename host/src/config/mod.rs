@@ -35,7 +35,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 
 pub use amp::AmpSecurityLevel;
-pub use chain::{CONFLICTS, Conflict, Toggle, resolve_chain};
+pub use chain::{CONFLICTS, Conflict, Toggle, parse_toggles, resolve_chain};
 pub use cli::{Command, help_text, parse_args};
 pub use error::{ConfigError, Origin};
 pub use keys::{DefaultValue, KEYS, Key, Kind};
@@ -75,6 +75,8 @@ pub struct Config {
     pub sm_plugins: Vec<Toggle>,
     /// `--plugin-dir`: extra/override plugin components; `None` means `<data-dir>/plugins`.
     pub plugin_dir: Option<PathBuf>,
+    /// `--plugin-watch`: reload components when the plugin or conditions directory changes.
+    pub plugin_watch: bool,
     /// `--plugin-deadline-ms`: wall-clock budget of one plugin call.
     pub plugin_deadline_ms: u64,
     /// `--plugin-memory-mb`: linear memory limit of one plugin instance.
@@ -172,6 +174,7 @@ impl Config {
             debug: Vec::new(),
             sm_plugins: Vec::new(),
             plugin_dir: None,
+            plugin_watch: false,
             plugin_deadline_ms: 0,
             plugin_memory_mb: 0,
             plugin_pool_size: 0,
@@ -365,6 +368,7 @@ impl fmt::Debug for Config {
             .field("debug", &self.debug)
             .field("sm_plugins", &self.sm_plugins)
             .field("plugin_dir", &self.plugin_dir)
+            .field("plugin_watch", &self.plugin_watch)
             .field("plugin_deadline_ms", &self.plugin_deadline_ms)
             .field("plugin_memory_mb", &self.plugin_memory_mb)
             .field("plugin_pool_size", &self.plugin_pool_size)

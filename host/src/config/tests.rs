@@ -28,6 +28,7 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ("debug", "c2s,xmpp.impl", "C2S", "not a module name"),
     ("sm-plugins", "+amp,-message", "+Amp", "not a plugin id"),
     ("plugin-dir", "/opt/plugins", "", "the path is empty"),
+    ("plugin-watch", "false", "maybe", "not a boolean"),
     ("plugin-deadline-ms", "5", "0", "0 is too small"),
     ("plugin-memory-mb", "64", "-1", "not a number"),
     ("plugin-pool-size", "4", "four", "not a number"),

@@ -103,18 +103,56 @@ pub enum ChainOutcome {
     },
 }
 
-/// A loaded plugin: its manifest and its warm instances.
+/// A loaded plugin: its manifest and its warm instances. Shared (`Arc`)
+/// between the chain that loaded it and every later chain a reload builds
+/// while its bytes stay the same, so its pool stays warm across reloads.
 pub(super) struct Loaded {
     pub(super) info: PluginInfo,
     id: Arc<str>,
     handles: Vec<wit::StanzaKind>,
-    pool: Pool,
+    pool: Arc<Pool>,
+    /// Where its bytes came from and their digest (see `rebuild.rs`).
+    pub(super) source: Source,
+}
+
+/// The bytes a plugin was loaded from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct Source {
+    /// The file, or `<built-in>`.
+    pub(super) file: String,
+    /// SHA-256 of the component bytes.
+    pub(super) digest: [u8; 32],
 }
 
 impl Loaded {
     pub(super) fn new(info: PluginInfo, pool: Pool) -> Self {
         let handles = info.handles.iter().map(|k| kind_to_wit(*k)).collect();
-        Loaded { id: info.id.as_str().into(), info, handles, pool }
+        Loaded { id: info.id.as_str().into(), info, handles, pool: Arc::new(pool), source: Source::default() }
+    }
+
+    /// Records where the bytes came from.
+    pub(super) fn with_source(mut self, source: Source) -> Self {
+        self.source = source;
+        self
+    }
+
+    /// The same component and warm pool with the disco features of its
+    /// manifest read again: they can depend on the custom conditions loaded
+    /// meanwhile (`amp` lists them). The rest of the manifest is the
+    /// component's own, so it is kept as loaded and checked.
+    pub(super) fn remanifested(&self) -> Result<Loaded, String> {
+        let mut warm = self.pool.checkout().map_err(|e| format!("cannot instantiate: {e:#}"))?;
+        let manifest =
+            warm.manifest(self.pool.deadline_ticks()).map_err(|f| format!("manifest() failed: {}", f.error))?;
+        self.pool.checkin(warm);
+        let info = PluginInfo { features: manifest.features, ..self.info.clone() };
+        Ok(Loaded {
+            id: self.id.clone(),
+            info,
+            handles: self.handles.clone(),
+            pool: self.pool.clone(),
+            source: self.source.clone(),
+        })
     }
 
     fn handles(&self, kind: StanzaKind) -> bool {
@@ -162,12 +200,12 @@ impl Loaded {
 
 /// An immutable, ordered set of loaded plugins.
 pub struct PluginChain {
-    plugins: Vec<Loaded>,
+    plugins: Vec<Arc<Loaded>>,
     infos: Vec<PluginInfo>,
 }
 
 impl PluginChain {
-    pub(super) fn new(plugins: Vec<Loaded>) -> Self {
+    pub(super) fn new(plugins: Vec<Arc<Loaded>>) -> Self {
         let infos = plugins.iter().map(|p| p.info.clone()).collect();
         PluginChain { plugins, infos }
     }
@@ -262,8 +300,8 @@ impl PluginChain {
         Ok(Recheck { events, fate })
     }
 
-    #[cfg(test)]
-    pub(super) fn loaded(&self, id: &str) -> Option<&Loaded> {
+    /// The loaded plugin `id`, shared, for a reload to reuse.
+    pub(super) fn loaded(&self, id: &str) -> Option<&Arc<Loaded>> {
         self.plugins.iter().find(|p| p.info.id == id)
     }
 }

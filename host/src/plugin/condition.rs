@@ -49,14 +49,19 @@ const DEFINED: &[&str] = &["deliver", "expire-at", "match-resource"];
 /// builds a new set and [`PluginHost::load_conditions`] publishes it into
 /// `PluginEnv::conditions`, so calls in flight finish on the set they
 /// started with and a failed reload leaves the current set in place.
+/// A condition whose file did not change is shared with the new set
+/// (`rebuild.rs`), warm instances and all.
+#[derive(Clone, Default)]
 pub(super) struct Conditions {
-    loaded: Vec<Loaded>,
+    pub(super) loaded: Vec<Arc<Loaded>>,
 }
 
 /// One loaded condition and its warm instances.
-struct Loaded {
-    info: ConditionInfo,
-    file: PathBuf,
+pub(super) struct Loaded {
+    pub(super) info: ConditionInfo,
+    pub(super) file: PathBuf,
+    /// SHA-256 of the component bytes.
+    pub(super) digest: [u8; 32],
     pre: AmpConditionPre<Sandbox>,
     runtime: Arc<Runtime>,
     idle: Mutex<Vec<Warm>>,
@@ -69,7 +74,7 @@ struct Warm {
 }
 
 /// What a condition's `Store` carries.
-struct Sandbox {
+pub(super) struct Sandbox {
     table: ResourceTable,
     /// Empty: no files, sockets, environment or stdio.
     wasi: WasiCtx,
@@ -86,17 +91,13 @@ impl Conditions {
     /// instance of it. A missing directory means no conditions; the first
     /// bad file is an error naming it.
     pub(super) fn load(runtime: &Arc<Runtime>, dir: &Path) -> Result<Conditions, PluginError> {
-        let engine_err = |e: wasmtime::Error| PluginError::Engine(format!("{e:#}"));
-        let mut linker = Linker::new(&runtime.engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_err)?;
-        stdio::shadow_blocking_calls(&mut linker).map_err(engine_err)?;
-        AmpCondition::add_to_linker::<Sandbox, HasSelf<Sandbox>>(&mut linker, |s| s).map_err(engine_err)?;
-
-        let mut loaded: Vec<Loaded> = Vec::new();
+        let linker = linker(runtime)?;
+        let mut loaded: Vec<Arc<Loaded>> = Vec::new();
         for file in component_files(dir)? {
-            let condition = load_one(runtime, &linker, &file)?;
+            let bytes = read(&file)?;
+            let condition = load_one(runtime, &linker, &file, &bytes)?;
             check_name(&condition.info.name, &loaded).map_err(|reason| PluginError::Condition { file, reason })?;
-            loaded.push(condition);
+            loaded.push(Arc::new(condition));
         }
         Ok(Conditions { loaded })
     }
@@ -164,14 +165,37 @@ impl PluginHost {
     pub fn load_conditions(&self, dir: &Path) -> Result<Vec<ConditionInfo>, PluginError> {
         let conditions = Conditions::load(&self.runtime, dir)?;
         let declared = conditions.list();
-        self.env.conditions.store(Arc::new(Box::new(conditions)));
+        self.publish_conditions(conditions);
         Ok(declared)
     }
+
+    /// Makes `conditions` the set plugins see, and the one the next
+    /// rebuild starts from.
+    pub(super) fn publish_conditions(&self, conditions: Conditions) {
+        *self.conditions.lock().unwrap_or_else(PoisonError::into_inner) = conditions.clone();
+        self.env.conditions.store(Arc::new(Box::new(conditions)));
+    }
+}
+
+/// The linker every condition is instantiated through.
+pub(super) fn linker(runtime: &Runtime) -> Result<Linker<Sandbox>, PluginError> {
+    let engine_err = |e: wasmtime::Error| PluginError::Engine(format!("{e:#}"));
+    let mut linker = Linker::new(&runtime.engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_err)?;
+    stdio::shadow_blocking_calls(&mut linker).map_err(engine_err)?;
+    AmpCondition::add_to_linker::<Sandbox, HasSelf<Sandbox>>(&mut linker, |s| s).map_err(engine_err)?;
+    Ok(linker)
+}
+
+/// A condition component's bytes.
+pub(super) fn read(file: &Path) -> Result<Vec<u8>, PluginError> {
+    std::fs::read(file)
+        .map_err(|e| PluginError::Condition { file: file.to_owned(), reason: format!("cannot read: {e}") })
 }
 
 /// The `*.wasm` files of `dir`, sorted so load order (and duplicate
 /// reports) do not depend on the file system.
-fn component_files(dir: &Path) -> Result<Vec<PathBuf>, PluginError> {
+pub(super) fn component_files(dir: &Path) -> Result<Vec<PathBuf>, PluginError> {
     let list_err = |e: std::io::Error| PluginError::Condition {
         file: dir.to_owned(),
         reason: format!("cannot list the conditions directory: {e}"),
@@ -192,13 +216,17 @@ fn component_files(dir: &Path) -> Result<Vec<PathBuf>, PluginError> {
     Ok(files)
 }
 
-/// Compiles, links and trial-instantiates one component, and asks it what
-/// it is; the warm instance is kept.
-fn load_one(runtime: &Arc<Runtime>, linker: &Linker<Sandbox>, file: &Path) -> Result<Loaded, PluginError> {
+/// Compiles, links and trial-instantiates one component (`bytes`, read
+/// from `file`), and asks it what it is; the warm instance is kept.
+pub(super) fn load_one(
+    runtime: &Arc<Runtime>,
+    linker: &Linker<Sandbox>,
+    file: &Path,
+    bytes: &[u8],
+) -> Result<Loaded, PluginError> {
     let fail = |reason: String| PluginError::Condition { file: file.to_owned(), reason };
-    let bytes = std::fs::read(file).map_err(|e| fail(format!("cannot read: {e}")))?;
     let component =
-        Component::from_binary(&runtime.engine, &bytes).map_err(|e| fail(format!("cannot compile: {e:#}")))?;
+        Component::from_binary(&runtime.engine, bytes).map_err(|e| fail(format!("cannot compile: {e:#}")))?;
     super::manifest::api_version(&component, &runtime.engine).map_err(|found| {
         fail(format!("built for {WIT_PACKAGE}@{found}, this server provides {WIT_PACKAGE}@{WIT_VERSION}"))
     })?;
@@ -220,6 +248,7 @@ fn load_one(runtime: &Arc<Runtime>, linker: &Linker<Sandbox>, file: &Path) -> Re
     let loaded = Loaded {
         info,
         file: file.to_owned(),
+        digest: super::rebuild::digest(bytes),
         pre,
         runtime: runtime.clone(),
         idle: Mutex::new(Vec::with_capacity(runtime.pool_size)),
@@ -231,7 +260,7 @@ fn load_one(runtime: &Arc<Runtime>, linker: &Linker<Sandbox>, file: &Path) -> Re
 /// Why `name` cannot be a custom condition's name, if it cannot: it must
 /// be an NCName (the schema's type for `condition`, XEP-0079 §12), not a
 /// defined condition, and not taken by an earlier file.
-fn check_name(name: &str, earlier: &[Loaded]) -> Result<(), String> {
+pub(super) fn check_name(name: &str, earlier: &[Arc<Loaded>]) -> Result<(), String> {
     if !is_ncname(name) {
         return Err(format!("declares the name {name:?}, which is not an XML NCName"));
     }

@@ -16,6 +16,8 @@
 //! - `condition.rs`: custom XEP-0079 conditions (`amp-condition`
 //!   components) behind [`AmpConditions`]; the second `bindgen!` site.
 //! - `check.rs`: `wasmpp plugin check FILE`, the load path on one file.
+//! - `rebuild.rs`: hot reload — a new chain or condition set from what is
+//!   on disk now, reusing every component whose bytes did not change.
 //!
 //! **Architecture Invariant:** plugins never touch sockets, files or the
 //! database, and read no clock but the host's (`server.now-ms`, which tests
@@ -50,6 +52,7 @@ mod host_api;
 mod limits;
 mod manifest;
 mod pool;
+mod rebuild;
 mod stdio;
 #[cfg(test)]
 mod tests;
@@ -68,6 +71,7 @@ pub use capability::{Capabilities, Capability, Denials};
 pub use chain::{ChainOutcome, Effect, Fate, PluginChain, PluginInfo, Recheck, replace_child};
 pub use check::CheckReport;
 pub use limits::{Limits, PluginPolicy};
+pub use rebuild::{Change, Rebuild};
 
 use bindings::{SmPlugin, SmPluginPre};
 use builtin::Origin;
@@ -288,6 +292,9 @@ pub struct PluginHost {
     linker: Linker<State>,
     chain: ArcSwap<PluginChain>,
     env: Arc<PluginEnv>,
+    /// The condition set last loaded here (`env.conditions` holds it as a
+    /// trait object), for a reload to start from.
+    conditions: std::sync::Mutex<condition::Conditions>,
 }
 
 impl PluginHost {
@@ -305,7 +312,8 @@ impl PluginHost {
         stdio::shadow_blocking_calls(&mut linker).map_err(engine_err)?;
         SmPlugin::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s).map_err(engine_err)?;
         let chain = ArcSwap::from_pointee(PluginChain::new(Vec::new()));
-        Ok(PluginHost { runtime: Arc::new(runtime), linker, chain, env: Arc::new(env) })
+        let conditions = Default::default();
+        Ok(PluginHost { runtime: Arc::new(runtime), linker, chain, env: Arc::new(env), conditions })
     }
 
     /// Loads `ids` in chain order and publishes the new chain; on any error
@@ -313,13 +321,14 @@ impl PluginHost {
     /// `<plugin_dir>/<id>.wasm` first, then among the embedded built-ins.
     /// Compiling is slow (tens of ms per plugin): call it off the hot path.
     pub fn load_chain(&self, ids: &[String], plugin_dir: Option<&Path>) -> Result<(), PluginError> {
-        let mut loaded: Vec<Loaded> = Vec::with_capacity(ids.len());
+        let mut loaded: Vec<Arc<Loaded>> = Vec::with_capacity(ids.len());
         for id in ids {
             if loaded.iter().any(|p| &p.info.id == id) {
                 return Err(PluginError::Duplicate(id.clone()));
             }
             let (bytes, origin) = locate(id, plugin_dir)?;
-            loaded.push(self.load(id, &bytes, origin)?);
+            let source = chain::Source { file: origin.to_string(), digest: rebuild::digest(&bytes) };
+            loaded.push(Arc::new(self.load(id, &bytes, origin)?.with_source(source)));
         }
         self.chain.store(Arc::new(PluginChain::new(loaded)));
         Ok(())
@@ -398,7 +407,7 @@ impl PluginHost {
         let mut warm = pool.instantiate().map_err(|e| start_err(format!("instantiation failed: {e:#}")))?;
         let manifest = warm
             .manifest(pool.deadline_ticks())
-            .map_err(|f| start_err(format!("its manifest() call failed: {}", f.error)))?;
+            .map_err(|f| start_err(format!("its manifest() failed: {}", f.error)))?;
         let mut info = manifest::validate(expected, manifest).map_err(|problem| match problem {
             manifest::Problem::IdMismatch(found) => {
                 PluginError::IdMismatch { id: id.clone(), file: file.clone(), found }

@@ -1,9 +1,10 @@
 //! `<iq/>` from a local client (RFC 6120 §8.2.3, RFC 6121 §8.5): requests to
-//! the server or the own account are answered here (ping, disco, session);
+//! the server or the own account are answered here (ping, disco, session,
+//! the admins' XEP-0050 commands in `adhoc`);
 //! requests to another user's session are forwarded; everything else gets
 //! the error the RFC prescribes, so every get/set has exactly one answer.
 
-use super::{Session, offer_to_plugins, roster};
+use super::{Session, adhoc, offer_to_plugins, roster};
 use crate::router;
 use crate::services::Services;
 use crate::xml::Element;
@@ -75,6 +76,11 @@ async fn answer_here(svc: &Services, session: &Session, stanza: &Stanza, kind: I
     if let Some(query) = roster_query.filter(|_| to == Addressee::Account) {
         return roster::handle_iq(svc, session, stanza, query, kind).await;
     }
+    if let (Addressee::Server, Ok(payload)) = (to, iq::payload(&stanza.el))
+        && let Some(reply) = adhoc::handle(svc, session, &stanza.el, kind, payload).await
+    {
+        return session.send(&reply).await;
+    }
     let reply = match iq::payload(&stanza.el).and_then(|p| answer(svc, p, kind, to)) {
         Ok(payload) => iq::result(&stanza.el, payload),
         Err(err) => iq::error(&stanza.el, &err),
@@ -143,6 +149,9 @@ fn disco_info(svc: &Services, to: Addressee) -> Element {
         features.push(ns::VERSION.into());
         if svc.config.registration {
             features.push(ns::REGISTER.into());
+        }
+        if !svc.config.admins.is_empty() {
+            features.push(ns::COMMANDS.into());
         }
         // `{node}?…` features (XEP-0079 R12) belong to their node.
         for p in svc.plugins.chain().plugins() {

@@ -3,6 +3,7 @@
 //! through the WASM plugin chain, and presence and IQs to the native handlers
 //! unless a plugin claims them.
 
+mod adhoc;
 mod iq;
 mod message;
 mod presence;

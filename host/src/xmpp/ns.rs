@@ -42,3 +42,7 @@ pub const PRE_APPROVAL: &str = "urn:xmpp:features:pre-approval";
 pub const AMP: &str = "http://jabber.org/protocol/amp";
 /// XEP-0079 §8: the stream feature `<amp/>`.
 pub const AMP_FEATURE: &str = "http://jabber.org/features/amp";
+/// XEP-0050: ad-hoc commands (IQ namespace, disco node and feature).
+pub const COMMANDS: &str = "http://jabber.org/protocol/commands";
+/// XEP-0004: data forms.
+pub const DATA_FORMS: &str = "jabber:x:data";

@@ -73,6 +73,7 @@ impl Plugin for Amp {
     }
 }
 
+#[cfg(feature = "export")]
 wasmpp_guest_sdk::export_plugin!(Amp);
 
 fn message(stanza: &Stanza) -> Result<Verdict, Denied> {

@@ -48,6 +48,7 @@ fn route(stanza: &Stanza, bare: &str) -> Result<Verdict, Denied> {
     Ok(decide(stanza.message_type(), bare, stanza.to_resource().as_deref(), exists, &sessions))
 }
 
+#[cfg(feature = "export")]
 wasmpp_guest_sdk::export_plugin!(Message);
 
 /// The whole policy as a pure function: message type, addressee (bare JID
