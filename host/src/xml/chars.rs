@@ -33,31 +33,40 @@ pub(crate) fn check_chars(bytes: &[u8]) -> Result<(), XmlError> {
     Ok(())
 }
 
-fn is_name_start(c: char) -> bool {
-    c.is_ascii_alphabetic() || c == '_' || !c.is_ascii()
+/// Bytes that may start a name: ASCII letters, `_`, and every byte of a
+/// non-ASCII character (UTF-8 puts only bytes ≥ 0x80 in those).
+fn is_name_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_' || b >= 0x80
 }
 
-fn is_name_char(c: char) -> bool {
-    is_name_start(c) || c.is_ascii_digit() || c == '-' || c == '.'
+fn is_name_byte(b: u8) -> bool {
+    is_name_start(b) || b.is_ascii_digit() || b == b'-' || b == b'.'
 }
 
 /// An XML Namespaces `NCName` (a name without a colon). Non-ASCII
 /// characters are accepted wholesale: the exact Unicode classes buy no
-/// safety here, and the bytes are already valid UTF-8.
+/// safety here, and the bytes are already valid UTF-8. Checked byte by
+/// byte (every element and attribute name of every stanza passes here).
 pub(crate) fn is_ncname(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars.next().is_some_and(is_name_start) && chars.all(is_name_char)
+    match s.as_bytes().split_first() {
+        Some((&first, rest)) => is_name_start(first) && rest.iter().all(|&b| is_name_byte(b)),
+        None => false,
+    }
 }
 
 /// Splits a qualified name into (prefix, local); the prefix is `""` when
 /// absent. Refuses anything that is not `NCName` or `NCName:NCName`.
 pub(crate) fn split_qname(name: &str) -> Result<(&str, &str), XmlError> {
-    let (prefix, local) = name.split_once(':').unwrap_or(("", name));
-    if (prefix.is_empty() && name.contains(':')) || (!prefix.is_empty() && !is_ncname(prefix)) {
-        return Err(XmlError::Syntax(format!("bad name {name:?}")));
-    }
+    let bad = || XmlError::Syntax(format!("bad name {name:?}"));
+    let (prefix, local) = match name.bytes().position(|b| b == b':') {
+        // An empty prefix fails `is_ncname`; `:` is not a name byte, so a
+        // second colon fails `is_ncname(local)`.
+        Some(i) if is_ncname(&name[..i]) => (&name[..i], &name[i + 1..]),
+        Some(_) => return Err(bad()),
+        None => ("", name),
+    };
     if !is_ncname(local) {
-        return Err(XmlError::Syntax(format!("bad name {name:?}")));
+        return Err(bad());
     }
     Ok((prefix, local))
 }
@@ -178,7 +187,9 @@ mod tests {
         assert_eq!(split_qname("stream:stream").unwrap(), ("stream", "stream"));
         assert_eq!(split_qname("body").unwrap(), ("", "body"));
         assert_eq!(split_qname("x-y.z_1").unwrap(), ("", "x-y.z_1"));
-        for bad in ["", ":a", "a:", "a:b:c", "1a", "-a", "a b", "a'"] {
+        assert_eq!(split_qname("é:ü").unwrap(), ("é", "ü"));
+        assert!(is_ncname("_x") && is_ncname("☃-1") && !is_ncname(".a") && !is_ncname("9"));
+        for bad in ["", ":a", "a:", "a:b:c", "1a", "-a", "a b", "a'", "a:1b", "é:"] {
             assert!(split_qname(bad).is_err(), "{bad:?}");
         }
     }

@@ -136,7 +136,7 @@ impl Framer {
                     // stopping at the size limit.
                     let end = buf.len().min(unit + self.max_bytes);
                     let rest = &buf[self.pos..end];
-                    match rest.iter().position(|&b| b == b'<') {
+                    match memchr::memchr(b'<', rest) {
                         Some(i) => self.pos += i,
                         None => {
                             self.pos = end;

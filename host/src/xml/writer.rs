@@ -91,6 +91,24 @@ fn write_attr(out: &mut Vec<u8>, name: &str, value: &str) {
     out.push(b'\'');
 }
 
+/// Bytes `escape` must look at: markup, quotes, controls, and 0xEF (the
+/// lead byte of U+FFFE/U+FFFF).
+const MAY_NEED_ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = true;
+        b += 1;
+    }
+    t[b'&' as usize] = true;
+    t[b'<' as usize] = true;
+    t[b'>' as usize] = true;
+    t[b'\'' as usize] = true;
+    t[b'"' as usize] = true;
+    t[0xEF] = true;
+    t
+};
+
 /// Escapes markup characters. In attributes, quotes are escaped too, and
 /// tab/newline/CR become character references so that the reader's
 /// attribute normalisation does not turn them into spaces; in text only CR
@@ -101,6 +119,12 @@ fn escape(out: &mut Vec<u8>, s: &str, attr: bool) {
     let mut from = 0;
     let mut i = 0;
     while i < bytes.len() {
+        // Bodies are long runs of ordinary bytes: skip them with one table
+        // lookup each before the exact (and rarer) cases below.
+        if !MAY_NEED_ESCAPE[usize::from(bytes[i])] {
+            i += 1;
+            continue;
+        }
         let b = bytes[i];
         let (rep, skip): (&[u8], usize) = match b {
             b'&' => (b"&amp;", 1),
