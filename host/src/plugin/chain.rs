@@ -8,10 +8,12 @@
 
 use super::StanzaContext;
 use super::bindings::{error_from_wit, kind_to_wit, wit};
+use super::metrics::{Entry, ErrorKind, FaultKind, PluginCounters, VerdictKind};
 use super::pool::{Fault, Pool, Warm};
 use crate::xml::Element;
 use crate::xmpp::{FullJid, Stanza, StanzaError, StanzaKind, ns};
 use std::sync::Arc;
+use std::time::Instant;
 
 /// What a loaded plugin declared in its manifest.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,18 +100,20 @@ pub enum ChainOutcome {
     },
 }
 
-/// A loaded plugin: its manifest and its warm instances.
+/// A loaded plugin: its manifest, its warm instances and its counters
+/// (shared with every other load of the same id, see `metrics`).
 pub(super) struct Loaded {
     pub(super) info: PluginInfo,
     id: Arc<str>,
     handles: Vec<wit::StanzaKind>,
     pool: Pool,
+    counters: Arc<PluginCounters>,
 }
 
 impl Loaded {
-    pub(super) fn new(info: PluginInfo, pool: Pool) -> Self {
+    pub(super) fn new(info: PluginInfo, pool: Pool, counters: Arc<PluginCounters>) -> Self {
         let handles = info.handles.iter().map(|k| kind_to_wit(*k)).collect();
-        Loaded { id: info.id.as_str().into(), info, handles, pool }
+        Loaded { id: info.id.as_str().into(), info, handles, pool, counters }
     }
 
     fn handles(&self, kind: StanzaKind) -> bool {
@@ -118,30 +122,50 @@ impl Loaded {
 
     /// One `process` call, with the instance checked out for exactly its duration.
     fn call(&self, stanza: Stanza, ctx: &StanzaContext) -> (Stanza, Result<wit::Verdict, Fault>) {
-        self.with_instance(stanza, |warm, s, ticks| warm.process(s, ctx, ticks))
+        self.with_instance(Entry::Process, stanza, |warm, s, ticks| warm.process(s, ctx, ticks))
     }
 
     /// One `recheck` call; like `call`, the stanza always comes back.
     fn recheck(&self, stanza: Stanza, ctx: &StanzaContext) -> (Stanza, Result<wit::Recheck, Fault>) {
-        self.with_instance(stanza, |warm, s, ticks| warm.recheck(s, ctx, ticks))
+        self.with_instance(Entry::Recheck, stanza, |warm, s, ticks| warm.recheck(s, ctx, ticks))
     }
 
+    /// Counts the call, its time (building an instance included, when none
+    /// was warm) and its fault, if any.
     fn with_instance<T>(
         &self,
+        entry: Entry,
         stanza: Stanza,
         call: impl FnOnce(&mut Warm, Stanza, u64) -> (Stanza, Result<T, Fault>),
     ) -> (Stanza, Result<T, Fault>) {
-        let mut warm = match self.pool.checkout() {
-            Ok(warm) => warm,
-            Err(e) => return (stanza, Err(Fault { error: format!("cannot instantiate: {e:#}") })),
+        let started = Instant::now();
+        let (stanza, result) = match self.pool.checkout() {
+            Ok(mut warm) => {
+                let (stanza, result) = call(&mut warm, stanza, self.pool.deadline_ticks());
+                if result.is_ok() {
+                    self.pool.checkin(warm);
+                }
+                // A faulted instance is dropped here; a trapped component instance
+                // refuses re-entry anyway, and its memory may be inconsistent.
+                (stanza, result)
+            }
+            Err(e) => {
+                let fault = Fault { kind: FaultKind::Instantiate, error: format!("cannot instantiate: {e:#}") };
+                (stanza, Err(fault))
+            }
         };
-        let (stanza, result) = call(&mut warm, stanza, self.pool.deadline_ticks());
-        if result.is_ok() {
-            self.pool.checkin(warm);
+        self.counters.call(entry, started.elapsed());
+        if let Err(fault) = &result {
+            self.counters.fault(fault.kind);
         }
-        // A faulted instance is dropped here; a trapped component instance
-        // refuses re-entry anyway, and its memory may be inconsistent.
         (stanza, result)
+    }
+
+    /// The host refuses an answer that broke the contract: counted, then
+    /// treated like a fault.
+    fn refused(&self, stanza: Stanza, error: String) -> ChainOutcome {
+        self.counters.error(ErrorKind::Refused);
+        faulted(stanza, &self.info, error)
     }
 
     #[cfg(test)]
@@ -187,11 +211,12 @@ impl PluginChain {
                 Ok(verdict) => verdict,
                 Err(fault) => return faulted(stanza, &plugin.info, fault.error),
             };
+            plugin.counters.verdict(verdict_kind(&verdict));
             match verdict {
                 wit::Verdict::Pass => continue,
                 wit::Verdict::PassWith(effects) => match convert_effects(effects, &plugin.id) {
                     Ok(effects) => after.extend(effects),
-                    Err(error) => return faulted(stanza, &plugin.info, error),
+                    Err(error) => return plugin.refused(stanza, error),
                 },
                 wit::Verdict::Drop if after.is_empty() => return ChainOutcome::Dropped,
                 wit::Verdict::Drop => return ChainOutcome::Handled(stanza, after),
@@ -207,7 +232,7 @@ impl PluginChain {
                             effects.append(&mut after);
                             ChainOutcome::Handled(stanza, effects)
                         }
-                        Err(error) => faulted(stanza, &plugin.info, error),
+                        Err(error) => plugin.refused(stanza, error),
                     };
                 }
             }
@@ -224,12 +249,17 @@ impl PluginChain {
             self.plugins.iter().find(|p| p.info.id == owner).ok_or_else(|| format!("plugin {owner} is not loaded"))?;
         let (stanza, result) = plugin.recheck(stanza, ctx);
         let answer = result.map_err(|f| format!("plugin {owner}: {}", f.error))?;
-        let events = answer.events.iter().map(|xml| built_stanza(xml)).collect::<Result<Vec<_>, _>>()?;
+        let refused = |error: String| {
+            plugin.counters.error(ErrorKind::Refused);
+            format!("plugin {owner}: {error}")
+        };
+        let events =
+            answer.events.iter().map(|xml| built_stanza(xml)).collect::<Result<Vec<_>, _>>().map_err(refused)?;
         let fate = match answer.fate {
             wit::KeptFate::Discard => Fate::Discard,
             wit::KeptFate::Keep((xml, expires)) => {
                 let mut kept = stanza;
-                replace_child(&mut kept.el, parse_child(&xml)?);
+                replace_child(&mut kept.el, parse_child(&xml).map_err(refused)?);
                 Fate::Keep(kept, expires)
             }
         };
@@ -287,6 +317,16 @@ pub fn replace_child(el: &mut Element, child: Element) {
     match slot {
         Some(slot) => *slot = Node::Element(child),
         None => el.children.push(Node::Element(child)),
+    }
+}
+
+fn verdict_kind(verdict: &wit::Verdict) -> VerdictKind {
+    match verdict {
+        wit::Verdict::Pass => VerdictKind::Pass,
+        wit::Verdict::PassWith(_) => VerdictKind::PassWith,
+        wit::Verdict::Handled(_) => VerdictKind::Handled,
+        wit::Verdict::Drop => VerdictKind::Drop,
+        wit::Verdict::Bounce(_) => VerdictKind::Bounce,
     }
 }
 

@@ -9,6 +9,8 @@
 //! - `pool.rs`: warm instances per plugin, checkout/checkin, fault naming.
 //! - `chain.rs`: the immutable [`PluginChain`] and its [`ChainOutcome`]s.
 //! - `builtin.rs`: embedded plugins and [`GUEST_DIR`].
+//! - `cache.rs`: the compiled-code cache ([`CodeCache`], `--plugin-cache`).
+//! - `metrics.rs`: per-plugin counters ([`PluginMetrics`]), kept across reloads.
 //! - `condition.rs`: custom XEP-0079 conditions (`amp-condition`
 //!   components) behind [`AmpConditions`]; the second `bindgen!` site.
 //!
@@ -28,11 +30,13 @@
 
 mod bindings;
 mod builtin;
+mod cache;
 mod chain;
 mod condition;
 mod cpu;
 mod engine;
 mod host_api;
+pub mod metrics;
 mod pool;
 mod stdio;
 #[cfg(test)]
@@ -40,13 +44,15 @@ mod tests;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{HasSelf, Linker};
 
 pub use builtin::GUEST_DIR;
+pub use cache::{CacheStats, CodeCache};
 pub use chain::{ChainOutcome, Effect, Fate, PluginChain, PluginInfo, Recheck, replace_child};
+pub use metrics::PluginMetrics;
 
 use bindings::{SmPlugin, SmPluginPre, kind_from_wit};
 use builtin::Origin;
@@ -151,6 +157,9 @@ pub struct PluginEnv {
     /// Custom AMP conditions (`amp-conditions`); swappable because they
     /// are compiled by this host's engine, after it exists.
     pub conditions: ArcSwap<Box<dyn AmpConditions>>,
+    /// Every plugin's counters, by id; here because the `log` import
+    /// counts a plugin's own error reports.
+    pub metrics: Arc<PluginMetrics>,
 }
 
 impl Default for PluginEnv {
@@ -159,6 +168,7 @@ impl Default for PluginEnv {
             clock: Arc::new(crate::clock::Clock::new()),
             settings: Default::default(),
             conditions: ArcSwap::from_pointee(Box::new(NoConditions)),
+            metrics: Default::default(),
         }
     }
 }
@@ -250,6 +260,7 @@ pub struct PluginHost {
     linker: Linker<State>,
     chain: ArcSwap<PluginChain>,
     env: Arc<PluginEnv>,
+    cache: CodeCache,
 }
 
 impl PluginHost {
@@ -267,7 +278,24 @@ impl PluginHost {
         stdio::shadow_blocking_calls(&mut linker).map_err(engine_err)?;
         SmPlugin::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s).map_err(engine_err)?;
         let chain = ArcSwap::from_pointee(PluginChain::new(Vec::new()));
-        Ok(PluginHost { runtime: Arc::new(runtime), linker, chain, env: Arc::new(env) })
+        Ok(PluginHost { runtime: Arc::new(runtime), linker, chain, env: Arc::new(env), cache: CodeCache::off() })
+    }
+
+    /// Keeps compiled components in `cache` from now on (off by default,
+    /// so tests and benches compile afresh unless they ask for it).
+    pub fn with_code_cache(mut self, cache: CodeCache) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// The compiled-code cache and its hit/miss counts.
+    pub fn code_cache(&self) -> &CodeCache {
+        &self.cache
+    }
+
+    /// Every plugin's counters (calls, time, faults, errors, verdicts).
+    pub fn metrics(&self) -> &Arc<PluginMetrics> {
+        &self.env.metrics
     }
 
     /// Loads `ids` in chain order and publishes the new chain; on any error
@@ -322,16 +350,14 @@ impl PluginHost {
     /// Compiles, links, trial-instantiates and checks one plugin.
     fn load(&self, id: &str, bytes: &[u8], origin: Origin) -> Result<Loaded, PluginError> {
         let file = origin.to_string();
-        let started = Instant::now();
-        let component = Component::from_binary(&self.runtime.engine, bytes).map_err(|e| PluginError::Compile {
+        let obtained = self.cache.component(&self.runtime.engine, bytes).map_err(|e| PluginError::Compile {
             id: id.to_owned(),
             file: file.clone(),
             detail: format!("{e:#}"),
         })?;
-        let compiled = started.elapsed();
         let link_err =
             |e: wasmtime::Error| PluginError::Link { id: id.to_owned(), file: file.clone(), detail: format!("{e:#}") };
-        let pre = self.linker.instantiate_pre(&component).map_err(link_err)?;
+        let pre = self.linker.instantiate_pre(&obtained.component).map_err(link_err)?;
         let pre = SmPluginPre::new(pre).map_err(link_err)?;
         let pool = Pool::new(pre, self.runtime.clone(), id, self.env.clone());
         let start_err = |detail: String| PluginError::Start { id: id.to_owned(), file: file.clone(), detail };
@@ -347,8 +373,17 @@ impl PluginHost {
             handles: manifest.handles.into_iter().map(kind_from_wit).collect(),
             features: manifest.features,
         };
-        tracing::info!(plugin = %info.id, version = %info.version, %file, compile_ms = compiled.as_millis() as u64, "plugin loaded");
-        Ok(Loaded::new(info, pool))
+        let ms = obtained.took.as_millis() as u64;
+        match obtained.source {
+            cache::Source::Hit => {
+                tracing::info!(plugin = %info.id, version = %info.version, %file, cache = "hit", load_ms = ms, "plugin loaded")
+            }
+            cache::Source::Compiled => {
+                tracing::info!(plugin = %info.id, version = %info.version, %file, cache = "miss", compile_ms = ms, "plugin loaded")
+            }
+        }
+        let counters = self.env.metrics.plugin(&info.id);
+        Ok(Loaded::new(info, pool, counters))
     }
 }
 
