@@ -12,6 +12,7 @@
 //! - [`router`]: local delivery and the effects plugins return.
 //! - [`store`]: accounts over sqlx (SQLite, PostgreSQL, MySQL/MariaDB).
 //! - [`config`]: CLI flags and Tigase-style `init.properties`.
+//! - [`metrics`]: server and plugin counters, the Prometheus endpoint.
 //! - [`server`]: start-up; [`services`]: the handles tasks share.
 //!
 //! See `host/ARCHITECTURE.md` for the path of one `<message/>`.
@@ -19,6 +20,7 @@
 pub mod c2s;
 pub mod clock;
 pub mod config;
+pub mod metrics;
 pub mod plugin;
 pub mod reload;
 pub mod router;

@@ -1,10 +1,12 @@
-//! Start-up: configuration → database → TLS → plugin chain → listeners, in
-//! that order, each failure reported with what it concerns.
+//! Start-up: configuration → database → TLS → plugin chain → listeners (and
+//! the metrics endpoint, if configured), in that order, each failure
+//! reported with what it concerns.
 
 use crate::c2s::listener::accept_loop;
 use crate::c2s::tls::{self, TlsError};
 use crate::config::{Config, ConfigError, ResourceConflict};
-use crate::plugin::{self, PluginEnv, PluginError, PluginHost};
+use crate::metrics::ServerMetrics;
+use crate::plugin::{self, CodeCache, PluginEnv, PluginError, PluginHost};
 use crate::reload::{self, Reloader};
 use crate::router::expiry::{self, Expiry};
 use crate::services::Services;
@@ -49,6 +51,9 @@ pub enum StartError {
     /// A listening socket could not be opened.
     #[error("listening on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
+    /// The metrics endpoint (`--metrics-address`) could not be opened.
+    #[error("metrics endpoint, --metrics-address={addr}: {source}")]
+    Metrics { addr: SocketAddr, source: std::io::Error },
 }
 
 /// A running server: its listening addresses and shared services.
@@ -57,6 +62,9 @@ pub struct RunningServer {
     pub addrs: Vec<SocketAddr>,
     /// The shared services, e.g. to create accounts in tests.
     pub services: Arc<Services>,
+    /// The bound metrics endpoint (with the real port when 0 was
+    /// configured); `None` without `--metrics-address`.
+    pub metrics_addr: Option<SocketAddr>,
     listeners: Vec<JoinHandle<()>>,
     sweeper: JoinHandle<()>,
     /// The plugin directory watcher, if `--plugin-watch` and it could start.
@@ -152,7 +160,11 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let (acceptor, tls_source) =
         tls::acceptor(config.tls_cert.as_deref(), config.tls_key.as_deref(), &config.data_dir, &config.virt_hosts)?;
 
-    let plugins = Arc::new(plugin_host(&config)?);
+    let cache = match config.plugin_cache_dir() {
+        Some(dir) => CodeCache::new(dir),
+        None => CodeCache::off(),
+    };
+    let plugins = Arc::new(plugin_host(&config)?.with_code_cache(cache));
     // Before the chain: `amp` lists the custom conditions in its manifest.
     plugins.load_conditions(&config.amp_conditions_dir())?;
     let plugin_dir = config.plugin_dir();
@@ -192,6 +204,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         },
         config: config.clone(),
         clock: plugins.env().clock.clone(),
+        metrics: Arc::new(ServerMetrics::default()),
     });
 
     let mut addrs = Vec::new();
@@ -203,6 +216,13 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         let local = listener.local_addr().map_err(|source| StartError::Listen { addr, source })?;
         addrs.push(local);
         listeners.push(tokio::spawn(accept_loop(listener, svc.clone())));
+    }
+    let mut metrics_addr = None;
+    if let Some(addr) = config.metrics_address {
+        let err = |source| StartError::Metrics { addr, source };
+        let listener = TcpListener::bind(addr).await.map_err(err)?;
+        metrics_addr = Some(listener.local_addr().map_err(err)?);
+        listeners.push(tokio::spawn(crate::metrics::serve(listener, svc.clone())));
     }
 
     let chain_desc: Vec<String> = plugins.chain().plugins().iter().map(|p| format!("{}@{}", p.id, p.version)).collect();
@@ -216,7 +236,9 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         tls_generated = tls_source.generated,
         tls_required = config.tls_required,
         registration = config.registration,
+        metrics = ?metrics_addr,
+        plugin_cache = ?plugins.code_cache().dir(),
         "wasmpp started"
     );
-    Ok(RunningServer { addrs, services: svc, listeners, sweeper, watcher })
+    Ok(RunningServer { addrs, services: svc, metrics_addr, listeners, sweeper, watcher })
 }

@@ -5,6 +5,7 @@
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::metrics::ServerMetrics;
 use crate::plugin::{PluginHost, SessionView};
 use crate::reload::Reloader;
 use crate::router::expiry::Expiry;
@@ -51,6 +52,8 @@ pub struct Services {
     pub conflict: ConflictPolicy,
     /// The server's clock (shared with the plugins).
     pub clock: Arc<Clock>,
+    /// Connection, stanza and stored-message counters (`GET /metrics`).
+    pub metrics: Arc<ServerMetrics>,
 }
 
 impl Services {

@@ -39,7 +39,9 @@ pub async fn authenticate(
     auth: &Element,
     domain: &str,
 ) -> Result<AuthOutcome, C2sError> {
-    match exchange(stream, svc, auth, domain).await? {
+    let outcome = exchange(stream, svc, auth, domain).await?;
+    svc.metrics.authentication(outcome.is_ok());
+    match outcome {
         Ok((jid, additional)) => {
             let mut success = Element::new("success", ns::SASL);
             if let Some(data) = additional {

@@ -37,6 +37,7 @@ pub async fn accept_loop(listener: TcpListener, svc: Arc<Services>) {
 
 async fn connection(tcp: TcpStream, peer: SocketAddr, svc: Arc<Services>) {
     tracing::debug!(%peer, "connected");
+    let _open = svc.metrics.connection();
     let mut stream = Stream::new(Box::new(tcp), StreamParser::new(svc.xml_limits));
     let mut domain = String::new();
     let result = match tokio::time::timeout(NEGOTIATION_TIMEOUT, negotiate(&mut stream, &svc, &mut domain)).await {

@@ -9,6 +9,7 @@
 use super::bind::Bound;
 use super::reader::{EventReader, ReadError};
 use super::stream::Stream;
+use crate::metrics::ServerMetrics;
 use crate::services::Services;
 use crate::sm::registry::Outbound;
 use crate::sm::{self, Session};
@@ -31,7 +32,7 @@ pub async fn run(svc: Arc<Services>, stream: Stream, bound: Bound) {
     let Bound { key, tx, rx } = bound;
     let (io, parser) = stream.into_reader().into_parts();
     let (rd, wr) = tokio::io::split(io);
-    let writer = tokio::spawn(write_loop(wr, rx).in_current_span());
+    let writer = tokio::spawn(write_loop(wr, rx, svc.metrics.clone()).in_current_span());
     let mut reader = EventReader::new(rd, parser);
     let session = Session { key, tx };
     let (interval, timeout) =
@@ -109,7 +110,8 @@ fn ping(session: &Session, n: u64) -> Element {
 
 /// Drains the queue to the socket, batching whatever is already queued into
 /// one write. Ends on `Close`, on a write error, or when every sender is gone.
-async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Outbound>) {
+/// Counts each stanza as it leaves the queue (`wasmpp_stanzas_sent`).
+async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Outbound>, metrics: Arc<ServerMetrics>) {
     // Grown on demand and released after a burst: an idle session should
     // not pin a write buffer (memory per connection).
     let mut buf = Vec::new();
@@ -120,7 +122,10 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Out
         let mut item = Some(first);
         while let Some(out) = item.take() {
             match out {
-                Outbound::Data(d) => buf.extend_from_slice(&d),
+                Outbound::Data(d) => {
+                    metrics.written(&d);
+                    buf.extend_from_slice(&d);
+                }
                 Outbound::Ack(ack) => acks.push(ack),
                 Outbound::Close(err) => {
                     close = Some(err);

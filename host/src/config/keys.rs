@@ -3,7 +3,7 @@
 
 use super::chain;
 use super::values::{self, boolean, list, non_empty_list, number, path};
-use super::{AmpSecurityLevel, Config, ResourceConflict};
+use super::{AmpSecurityLevel, Config, PluginCache, ResourceConflict};
 
 /// A key's default as shown by `--help`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,6 +240,18 @@ pub static KEYS: &[Key] = &[
         },
     },
     Key {
+        name: "plugin-cache",
+        value: "DIR|off",
+        default: Derived("<data-dir>/plugin-cache"),
+        expects: "a directory path, or off",
+        help: "compiled plugins are kept here, so a restart with unchanged plugins does not compile; off = always compile",
+        kind: Kind::Value,
+        apply: |c, v| {
+            c.plugin_cache = if v.eq_ignore_ascii_case("off") { PluginCache::Off } else { PluginCache::Dir(path(v)?) };
+            Ok(())
+        },
+    },
+    Key {
         name: "tls-cert",
         value: "FILE",
         default: Derived("none: self-signed, generated in <data-dir>"),
@@ -384,6 +396,18 @@ pub static KEYS: &[Key] = &[
         kind: Kind::Value,
         apply: |c, v| {
             c.c2s_ping_timeout = number(v, 1)?;
+            Ok(())
+        },
+    },
+    Key {
+        name: "metrics-address",
+        value: "IP:PORT|off",
+        default: Derived("off: no metrics endpoint"),
+        expects: "an IP:port address such as 127.0.0.1:9100, or off",
+        help: "serve Prometheus metrics at http://IP:PORT/metrics (plugin calls, faults, connections, stanzas)",
+        kind: Kind::Value,
+        apply: |c, v| {
+            c.metrics_address = if v.eq_ignore_ascii_case("off") { None } else { Some(values::socket_address(v)?) };
             Ok(())
         },
     },

@@ -31,7 +31,7 @@ mod values;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 pub use amp::AmpSecurityLevel;
@@ -49,6 +49,17 @@ pub enum ResourceConflict {
     Override,
     /// Refuse the new bind with a `<conflict/>` stanza error; the old one stays.
     Reject,
+}
+
+/// `--plugin-cache`: where compiled plugin code is kept between starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginCache {
+    /// `<data-dir>/plugin-cache`.
+    Default,
+    /// No cache: every start compiles every plugin.
+    Off,
+    /// This directory.
+    Dir(PathBuf),
 }
 
 /// The whole typed configuration. Defaults and meanings of every field are in [`KEYS`]
@@ -83,6 +94,8 @@ pub struct Config {
     pub plugin_memory_mb: u32,
     /// `--plugin-pool-size`: instances per plugin; 0 sizes the pool automatically.
     pub plugin_pool_size: usize,
+    /// `--plugin-cache`: the compiled-code cache, see [`Config::plugin_cache_dir`].
+    pub plugin_cache: PluginCache,
     /// `--tls-cert`: PEM certificate chain; `None` generates a self-signed one.
     pub tls_cert: Option<PathBuf>,
     /// `--tls-key`: PEM private key for `tls_cert`.
@@ -109,6 +122,9 @@ pub struct Config {
     /// `--c2s-ping-timeout`: seconds a pinged client has to send anything
     /// before its connection is closed as dead.
     pub c2s_ping_timeout: u64,
+    /// `--metrics-address`: where `GET /metrics` is served; `None` (the
+    /// default) serves nothing.
+    pub metrics_address: Option<SocketAddr>,
     /// `sess-man/plugins-conf/msgoffline/store-limit`: offline messages kept
     /// per sender→recipient pair (Tigase's key and unit); 0 = unlimited.
     pub offline_store_limit: u32,
@@ -178,6 +194,7 @@ impl Config {
             plugin_deadline_ms: 0,
             plugin_memory_mb: 0,
             plugin_pool_size: 0,
+            plugin_cache: PluginCache::Default,
             tls_cert: None,
             tls_key: None,
             tls_required: false,
@@ -192,6 +209,7 @@ impl Config {
             offline_recipient_limit: 0,
             c2s_ping_interval: 0,
             c2s_ping_timeout: 0,
+            metrics_address: None,
             amp_repo_uri: None,
             amp_security_level: AmpSecurityLevel::Strict,
             amp_conditions_dir: None,
@@ -215,6 +233,16 @@ impl Config {
     /// The plugin directory, defaulting to `<data-dir>/plugins`.
     pub fn plugin_dir(&self) -> PathBuf {
         self.plugin_dir.clone().unwrap_or_else(|| self.data_dir.join("plugins"))
+    }
+
+    /// The compiled-code cache directory, defaulting to `<data-dir>/plugin-cache`;
+    /// `None` when it is off.
+    pub fn plugin_cache_dir(&self) -> Option<PathBuf> {
+        match &self.plugin_cache {
+            PluginCache::Default => Some(self.data_dir.join("plugin-cache")),
+            PluginCache::Off => None,
+            PluginCache::Dir(dir) => Some(dir.clone()),
+        }
     }
 
     /// The first virtual host: used where a domain is needed but none is addressed.
@@ -372,6 +400,7 @@ impl fmt::Debug for Config {
             .field("plugin_deadline_ms", &self.plugin_deadline_ms)
             .field("plugin_memory_mb", &self.plugin_memory_mb)
             .field("plugin_pool_size", &self.plugin_pool_size)
+            .field("plugin_cache", &self.plugin_cache)
             .field("tls_cert", &self.tls_cert)
             .field("tls_key", &self.tls_key)
             .field("tls_required", &self.tls_required)
@@ -384,6 +413,7 @@ impl fmt::Debug for Config {
             .field("max_xml_depth", &self.max_xml_depth)
             .field("c2s_ping_interval", &self.c2s_ping_interval)
             .field("c2s_ping_timeout", &self.c2s_ping_timeout)
+            .field("metrics_address", &self.metrics_address)
             .field("offline_store_limit", &self.offline_store_limit)
             .field("offline_recipient_limit", &self.offline_recipient_limit)
             .field("amp_repo_uri", &self.amp_repo_uri.as_deref().map(redact_uri))

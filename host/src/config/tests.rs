@@ -32,6 +32,7 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ("plugin-deadline-ms", "5", "0", "0 is too small"),
     ("plugin-memory-mb", "64", "-1", "not a number"),
     ("plugin-pool-size", "4", "four", "not a number"),
+    ("plugin-cache", "/var/cache/wasmpp", "", "the path is empty"),
     ("tls-cert", "c.pem", "", "the path is empty"),
     ("tls-key", "k.pem", "", "the path is empty"),
     ("tls-required", "off", "sometimes", "not a boolean"),
@@ -44,6 +45,7 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ("max-xml-depth", "4", "3", "3 is too small"),
     ("c2s-ping-interval", "0", "soon", "not a number"),
     ("c2s-ping-timeout", "5", "0", "0 is too small"),
+    ("metrics-address", "127.0.0.1:9100", "9100", "not an IP:port address"),
     ("sess-man/plugins-conf/msgoffline/store-limit", "0", "-5", "not a number"),
     ("sess-man/plugins-conf/msgoffline/recipient-store-limit", "5000", "many", "not a number"),
     ("amp-repo-uri", "sqlite::memory:", "jdbc:derby://h/d", "unsupported database URI: jdbc:derby://h/d"),
@@ -93,6 +95,21 @@ fn parsed_values_land_in_typed_fields() {
     assert!(!with("tls-required", "off").unwrap().tls_required);
     assert_eq!(with("admins", "").unwrap().admins, Vec::<String>::new());
     assert_eq!(with("debug", "c2s,xmpp.impl").unwrap().debug, ["c2s", "xmpp::impl"]);
+}
+
+#[test]
+fn plugin_cache_and_metrics_address_default_to_the_data_dir_and_off() {
+    let c = with("data-dir", "/srv/x").unwrap();
+    assert_eq!(c.plugin_cache_dir(), Some(PathBuf::from("/srv/x/plugin-cache")));
+    assert_eq!(c.metrics_address, None);
+    assert_eq!(with("plugin-cache", "OFF").unwrap().plugin_cache_dir(), None);
+    assert_eq!(with("plugin-cache", "/tmp/c").unwrap().plugin_cache_dir(), Some(PathBuf::from("/tmp/c")));
+    assert_eq!(with("metrics-address", "[::1]:0").unwrap().metrics_address, Some("[::1]:0".parse().unwrap()));
+    assert_eq!(with("metrics-address", "off").unwrap().metrics_address, None);
+    let mut from_file = Config::default();
+    from_file.load_properties("--metrics-address=127.0.0.1:9100\n--plugin-cache=off\n", "init.properties").unwrap();
+    assert_eq!(from_file.metrics_address, Some("127.0.0.1:9100".parse().unwrap()));
+    assert_eq!(from_file.plugin_cache, PluginCache::Off);
 }
 
 #[test]

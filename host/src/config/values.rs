@@ -53,6 +53,11 @@ pub fn port(text: &str) -> Result<u16, String> {
     text.parse().map_err(|_| format!("{text:?} is not a port number"))
 }
 
+/// `IP:port` (`[::1]:9100` for IPv6); port 0 asks the OS for a free one.
+pub fn socket_address(text: &str) -> Result<std::net::SocketAddr, String> {
+    text.parse().map_err(|_| format!("{text:?} is not an IP:port address"))
+}
+
 /// A non-empty filesystem path.
 pub fn path(text: &str) -> Result<PathBuf, String> {
     if text.is_empty() {

@@ -9,10 +9,12 @@
 use super::StanzaContext;
 use super::bindings::{error_from_wit, kind_to_wit, wit};
 use super::capability::{self, Capabilities, Capability, Denials};
+use super::metrics::{Entry, ErrorKind, FaultKind, PluginCounters, VerdictKind};
 use super::pool::{Fault, Pool, Warm};
 use crate::xml::Element;
 use crate::xmpp::{FullJid, Stanza, StanzaError, StanzaKind, ns};
 use std::sync::Arc;
+use std::time::Instant;
 
 /// What a loaded plugin declared in its manifest.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,14 +105,17 @@ pub enum ChainOutcome {
     },
 }
 
-/// A loaded plugin: its manifest and its warm instances. Shared (`Arc`)
-/// between the chain that loaded it and every later chain a reload builds
-/// while its bytes stay the same, so its pool stays warm across reloads.
+/// A loaded plugin: its manifest, its warm instances and its counters
+/// (shared with every other load of the same id, see `metrics`). Shared
+/// (`Arc`) between the chain that loaded it and every later chain a reload
+/// builds while its bytes stay the same, so its pool stays warm across
+/// reloads.
 pub(super) struct Loaded {
     pub(super) info: PluginInfo,
     id: Arc<str>,
     handles: Vec<wit::StanzaKind>,
     pool: Arc<Pool>,
+    counters: Arc<PluginCounters>,
     /// Where its bytes came from and their digest (see `rebuild.rs`).
     pub(super) source: Source,
 }
@@ -125,9 +130,9 @@ pub(super) struct Source {
 }
 
 impl Loaded {
-    pub(super) fn new(info: PluginInfo, pool: Pool) -> Self {
+    pub(super) fn new(info: PluginInfo, pool: Pool, counters: Arc<PluginCounters>) -> Self {
         let handles = info.handles.iter().map(|k| kind_to_wit(*k)).collect();
-        Loaded { id: info.id.as_str().into(), info, handles, pool: Arc::new(pool), source: Source::default() }
+        Loaded { id: info.id.as_str().into(), info, handles, pool: Arc::new(pool), source: Source::default(), counters }
     }
 
     /// Records where the bytes came from.
@@ -152,6 +157,7 @@ impl Loaded {
             handles: self.handles.clone(),
             pool: self.pool.clone(),
             source: self.source.clone(),
+            counters: self.counters.clone(),
         })
     }
 
@@ -159,37 +165,59 @@ impl Loaded {
         self.handles.contains(&kind_to_wit(kind))
     }
 
-    /// Counts and logs a verdict refused for `capability`.
-    fn refused(&self, capability: Capability) {
+    /// Counts and logs a verdict refused for `capability` (an error of the
+    /// plugin's in the metrics as well).
+    fn denied(&self, capability: Capability) {
         self.pool.denials().verdict(&self.info.id, &self.info.version, capability);
+        self.counters.error(ErrorKind::Refused);
     }
 
     /// One `process` call, with the instance checked out for exactly its duration.
     fn call(&self, stanza: Stanza, ctx: &StanzaContext) -> (Stanza, Result<wit::Verdict, Fault>) {
-        self.with_instance(stanza, |warm, s, ticks| warm.process(s, ctx, ticks))
+        self.with_instance(Entry::Process, stanza, |warm, s, ticks| warm.process(s, ctx, ticks))
     }
 
     /// One `recheck` call; like `call`, the stanza always comes back.
     fn recheck(&self, stanza: Stanza, ctx: &StanzaContext) -> (Stanza, Result<wit::Recheck, Fault>) {
-        self.with_instance(stanza, |warm, s, ticks| warm.recheck(s, ctx, ticks))
+        self.with_instance(Entry::Recheck, stanza, |warm, s, ticks| warm.recheck(s, ctx, ticks))
     }
 
+    /// Counts the call, its time (building an instance included, when none
+    /// was warm) and its fault, if any.
     fn with_instance<T>(
         &self,
+        entry: Entry,
         stanza: Stanza,
         call: impl FnOnce(&mut Warm, Stanza, u64) -> (Stanza, Result<T, Fault>),
     ) -> (Stanza, Result<T, Fault>) {
-        let mut warm = match self.pool.checkout() {
-            Ok(warm) => warm,
-            Err(e) => return (stanza, Err(Fault { error: format!("cannot instantiate: {e:#}") })),
+        let started = Instant::now();
+        let (stanza, result) = match self.pool.checkout() {
+            Ok(mut warm) => {
+                let (stanza, result) = call(&mut warm, stanza, self.pool.deadline_ticks());
+                if result.is_ok() {
+                    self.pool.checkin(warm);
+                }
+                // A faulted instance is dropped here; a trapped component instance
+                // refuses re-entry anyway, and its memory may be inconsistent.
+                (stanza, result)
+            }
+            Err(e) => {
+                let fault = Fault { kind: FaultKind::Instantiate, error: format!("cannot instantiate: {e:#}") };
+                (stanza, Err(fault))
+            }
         };
-        let (stanza, result) = call(&mut warm, stanza, self.pool.deadline_ticks());
-        if result.is_ok() {
-            self.pool.checkin(warm);
+        self.counters.call(entry, started.elapsed());
+        if let Err(fault) = &result {
+            self.counters.fault(fault.kind);
         }
-        // A faulted instance is dropped here; a trapped component instance
-        // refuses re-entry anyway, and its memory may be inconsistent.
         (stanza, result)
+    }
+
+    /// The host refuses an answer that broke the contract: counted, then
+    /// treated like a fault.
+    fn refused(&self, stanza: Stanza, error: String) -> ChainOutcome {
+        self.counters.error(ErrorKind::Refused);
+        faulted(stanza, &self.info, error)
     }
 
     #[cfg(test)]
@@ -247,12 +275,13 @@ impl PluginChain {
                 Ok(verdict) => verdict,
                 Err(fault) => return faulted(stanza, &plugin.info, fault.error),
             };
+            plugin.counters.verdict(verdict_kind(&verdict));
             match verdict {
                 wit::Verdict::Pass => continue,
                 wit::Verdict::PassWith(effects) => match convert_effects(effects, &plugin.id, plugin.info.granted) {
                     Ok(effects) => after.extend(effects),
-                    Err(Refusal::Denied(capability)) => plugin.refused(capability),
-                    Err(Refusal::Broken(error)) => return faulted(stanza, &plugin.info, error),
+                    Err(Refusal::Denied(capability)) => plugin.denied(capability),
+                    Err(Refusal::Broken(error)) => return plugin.refused(stanza, error),
                 },
                 wit::Verdict::Drop if after.is_empty() => return ChainOutcome::Dropped,
                 wit::Verdict::Drop => return ChainOutcome::Handled(stanza, after),
@@ -267,8 +296,8 @@ impl PluginChain {
                         effects.append(&mut after);
                         return ChainOutcome::Handled(stanza, effects);
                     }
-                    Err(Refusal::Denied(capability)) => plugin.refused(capability),
-                    Err(Refusal::Broken(error)) => return faulted(stanza, &plugin.info, error),
+                    Err(Refusal::Denied(capability)) => plugin.denied(capability),
+                    Err(Refusal::Broken(error)) => return plugin.refused(stanza, error),
                 },
             }
         }
@@ -284,16 +313,21 @@ impl PluginChain {
             self.plugins.iter().find(|p| p.info.id == owner).ok_or_else(|| format!("plugin {owner} is not loaded"))?;
         let (stanza, result) = plugin.recheck(stanza, ctx);
         let answer = result.map_err(|f| format!("plugin {owner}: {}", f.error))?;
+        let refused = |error: String| {
+            plugin.counters.error(ErrorKind::Refused);
+            format!("plugin {owner}: {error}")
+        };
         if !answer.events.is_empty() && !plugin.info.granted.contains(Capability::Send) {
-            plugin.refused(Capability::Send);
+            plugin.denied(Capability::Send);
             return Err(format!("plugin {owner}: recheck events need the capability send, not granted"));
         }
-        let events = answer.events.iter().map(|xml| built_stanza(xml)).collect::<Result<Vec<_>, _>>()?;
+        let events =
+            answer.events.iter().map(|xml| built_stanza(xml)).collect::<Result<Vec<_>, _>>().map_err(refused)?;
         let fate = match answer.fate {
             wit::KeptFate::Discard => Fate::Discard,
             wit::KeptFate::Keep((xml, expires)) => {
                 let mut kept = stanza;
-                replace_child(&mut kept.el, parse_child(&xml)?);
+                replace_child(&mut kept.el, parse_child(&xml).map_err(refused)?);
                 Fate::Keep(kept, expires)
             }
         };
@@ -366,6 +400,16 @@ pub fn replace_child(el: &mut Element, child: Element) {
     match slot {
         Some(slot) => *slot = Node::Element(child),
         None => el.children.push(Node::Element(child)),
+    }
+}
+
+fn verdict_kind(verdict: &wit::Verdict) -> VerdictKind {
+    match verdict {
+        wit::Verdict::Pass => VerdictKind::Pass,
+        wit::Verdict::PassWith(_) => VerdictKind::PassWith,
+        wit::Verdict::Handled(_) => VerdictKind::Handled,
+        wit::Verdict::Drop => VerdictKind::Drop,
+        wit::Verdict::Bounce(_) => VerdictKind::Bounce,
     }
 }
 

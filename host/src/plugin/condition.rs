@@ -20,14 +20,16 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::cache::{CodeCache, Source};
 use super::engine::Runtime;
 use super::limits::MemoryCap;
+use super::metrics::{Entry, ErrorKind, FaultKind, PluginCounters, PluginMetrics};
 use super::{
     AmpConditions, ConditionInfo, Disposition, MessageInfo, PluginError, PluginHost, WIT_PACKAGE, WIT_VERSION, stdio,
 };
@@ -56,7 +58,7 @@ pub(super) struct Conditions {
     pub(super) loaded: Vec<Arc<Loaded>>,
 }
 
-/// One loaded condition and its warm instances.
+/// One loaded condition, its warm instances and its counters.
 pub(super) struct Loaded {
     pub(super) info: ConditionInfo,
     pub(super) file: PathBuf,
@@ -65,6 +67,7 @@ pub(super) struct Loaded {
     pre: AmpConditionPre<Sandbox>,
     runtime: Arc<Runtime>,
     idle: Mutex<Vec<Warm>>,
+    counters: Arc<PluginCounters>,
 }
 
 /// One ready instance.
@@ -81,6 +84,8 @@ pub(super) struct Sandbox {
     memory: MemoryCap,
     /// The condition's name once declared (the file name before).
     name: Arc<str>,
+    /// Its counters once declared (for error reports through `log`).
+    counters: Option<Arc<PluginCounters>>,
     /// The thread's CPU clock when the current call started.
     call_started: Duration,
 }
@@ -90,12 +95,17 @@ impl Conditions {
     /// component, asks each for its declaration and keeps one warm
     /// instance of it. A missing directory means no conditions; the first
     /// bad file is an error naming it.
-    pub(super) fn load(runtime: &Arc<Runtime>, dir: &Path) -> Result<Conditions, PluginError> {
+    pub(super) fn load(
+        runtime: &Arc<Runtime>,
+        cache: &CodeCache,
+        metrics: &PluginMetrics,
+        dir: &Path,
+    ) -> Result<Conditions, PluginError> {
         let linker = linker(runtime)?;
         let mut loaded: Vec<Arc<Loaded>> = Vec::new();
         for file in component_files(dir)? {
             let bytes = read(&file)?;
-            let condition = load_one(runtime, &linker, &file, &bytes)?;
+            let condition = load_one(runtime, cache, metrics, &linker, &file, &bytes)?;
             check_name(&condition.info.name, &loaded).map_err(|reason| PluginError::Condition { file, reason })?;
             loaded.push(Arc::new(condition));
         }
@@ -105,30 +115,35 @@ impl Conditions {
     /// Checks out an instance of `name`, runs `call` on it under the
     /// deadline, and checks it back in; `None` if the condition is unknown
     /// or faulted (then the instance is dropped and the fault logged).
+    /// The call, its time and its fault are counted.
     fn with_instance<R>(
         &self,
         name: &str,
-        what: &str,
+        entry: Entry,
         call: impl FnOnce(&AmpCondition, &mut Store<Sandbox>) -> wasmtime::Result<R>,
     ) -> Option<R> {
         let loaded = self.loaded.iter().find(|c| c.info.name == name)?;
-        let error = match loaded.checkout() {
+        let started = Instant::now();
+        let (kind, error) = match loaded.checkout() {
             Ok(mut warm) => {
                 warm.store.data_mut().start_call();
                 warm.store.set_epoch_deadline(loaded.runtime.deadline_ticks);
                 match call(&warm.bindings, &mut warm.store) {
                     Ok(answer) => {
                         loaded.checkin(warm);
+                        loaded.counters.call(entry, started.elapsed());
                         return Some(answer);
                     }
                     // `warm` is dropped here: a trapped instance refuses re-entry.
                     Err(e) => describe(&e, warm.store.data()),
                 }
             }
-            Err(e) => format!("cannot start an instance: {e:#}"),
+            Err(e) => (FaultKind::Instantiate, format!("cannot start an instance: {e:#}")),
         };
-        let counted_as = if what == "validate" { "invalid" } else { "not met" };
-        tracing::error!(condition = name, file = %loaded.file.display(), call = what, %error,
+        loaded.counters.call(entry, started.elapsed());
+        loaded.counters.fault(kind);
+        let counted_as = if entry == Entry::Validate { "invalid" } else { "not met" };
+        tracing::error!(condition = name, file = %loaded.file.display(), call = entry.as_str(), %error,
             "AMP condition faulted; counted as {counted_as}");
         None
     }
@@ -140,12 +155,12 @@ impl AmpConditions for Conditions {
     }
 
     fn validate(&self, name: &str, value: &str) -> bool {
-        self.with_instance(name, "validate", |b, store| b.xmpp_sm_condition().call_validate(store, value))
+        self.with_instance(name, Entry::Validate, |b, store| b.xmpp_sm_condition().call_validate(store, value))
             .unwrap_or(false)
     }
 
     fn evaluate(&self, name: &str, value: &str, message: &MessageInfo, disposition: &Disposition) -> bool {
-        self.with_instance(name, "evaluate", |b, store| {
+        self.with_instance(name, Entry::Evaluate, |b, store| {
             b.xmpp_sm_condition().call_evaluate(store, value, message, disposition)
         })
         .unwrap_or(false)
@@ -163,7 +178,7 @@ impl PluginHost {
     /// the conditions in its manifest, which is read when the chain loads.
     /// Compiling is slow (tens of ms per component): keep it off the hot path.
     pub fn load_conditions(&self, dir: &Path) -> Result<Vec<ConditionInfo>, PluginError> {
-        let conditions = Conditions::load(&self.runtime, dir)?;
+        let conditions = Conditions::load(&self.runtime, &self.cache, &self.env.metrics, dir)?;
         let declared = conditions.list();
         self.publish_conditions(conditions);
         Ok(declared)
@@ -216,23 +231,25 @@ pub(super) fn component_files(dir: &Path) -> Result<Vec<PathBuf>, PluginError> {
     Ok(files)
 }
 
-/// Compiles, links and trial-instantiates one component (`bytes`, read
-/// from `file`), and asks it what it is; the warm instance is kept.
+/// Compiles (or takes from the code cache), links and trial-instantiates
+/// one component (`bytes`, read from `file`), and asks it what it is; the
+/// warm instance is kept.
 pub(super) fn load_one(
     runtime: &Arc<Runtime>,
+    cache: &CodeCache,
+    metrics: &PluginMetrics,
     linker: &Linker<Sandbox>,
     file: &Path,
     bytes: &[u8],
 ) -> Result<Loaded, PluginError> {
     let fail = |reason: String| PluginError::Condition { file: file.to_owned(), reason };
-    let component =
-        Component::from_binary(&runtime.engine, bytes).map_err(|e| fail(format!("cannot compile: {e:#}")))?;
-    super::manifest::api_version(&component, &runtime.engine).map_err(|found| {
+    let obtained = cache.component(&runtime.engine, bytes).map_err(|e| fail(format!("cannot compile: {e:#}")))?;
+    super::manifest::api_version(&obtained.component, &runtime.engine).map_err(|found| {
         fail(format!("built for {WIT_PACKAGE}@{found}, this server provides {WIT_PACKAGE}@{WIT_VERSION}"))
     })?;
     let link_err =
         |e: wasmtime::Error| fail(format!("does not implement {WIT_PACKAGE}/amp-condition@{WIT_VERSION}: {e:#}"));
-    let pre = linker.instantiate_pre(&component).map_err(link_err)?;
+    let pre = linker.instantiate_pre(&obtained.component).map_err(link_err)?;
     let pre = AmpConditionPre::new(pre).map_err(link_err)?;
 
     let label: Arc<str> = file.file_name().map_or_else(|| "?".into(), |n| n.to_string_lossy().into());
@@ -240,11 +257,14 @@ pub(super) fn load_one(
     warm.store.data_mut().start_call();
     let info = match warm.bindings.xmpp_sm_condition().call_declare(&mut warm.store) {
         Ok(info) => info,
-        Err(e) => return Err(fail(format!("declare() failed: {}", describe(&e, warm.store.data())))),
+        Err(e) => return Err(fail(format!("declare() failed: {}", describe(&e, warm.store.data()).1))),
     };
+    let counters = metrics.condition(&info.name);
     warm.store.data_mut().name = info.name.as_str().into();
+    warm.store.data_mut().counters = Some(counters.clone());
+    let (cache, ms) = (if obtained.source == Source::Hit { "hit" } else { "miss" }, obtained.took.as_millis() as u64);
     tracing::info!(condition = %info.name, file = %file.display(), presence_safe = info.presence_safe,
-        per_hop = info.per_hop, "AMP condition loaded");
+        per_hop = info.per_hop, cache, ms, "AMP condition loaded");
     let loaded = Loaded {
         info,
         file: file.to_owned(),
@@ -252,6 +272,7 @@ pub(super) fn load_one(
         pre,
         runtime: runtime.clone(),
         idle: Mutex::new(Vec::with_capacity(runtime.pool_size)),
+        counters,
     };
     loaded.checkin(warm);
     Ok(loaded)
@@ -289,7 +310,11 @@ impl Loaded {
         let idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
         match idle {
             Some(warm) => Ok(warm),
-            None => instantiate(&self.pre, &self.runtime, self.info.name.as_str().into()),
+            None => {
+                let mut warm = instantiate(&self.pre, &self.runtime, self.info.name.as_str().into())?;
+                warm.store.data_mut().counters = Some(self.counters.clone());
+                Ok(warm)
+            }
         }
     }
 
@@ -315,6 +340,7 @@ fn instantiate(pre: &AmpConditionPre<Sandbox>, runtime: &Runtime, name: Arc<str>
         wasi: WasiCtx::builder().build(),
         memory: MemoryCap::new(runtime.memory_bytes),
         name,
+        counters: None,
         call_started: Duration::ZERO,
     };
     let mut store = Store::new(&runtime.engine, sandbox);
@@ -333,15 +359,15 @@ fn instantiate(pre: &AmpConditionPre<Sandbox>, runtime: &Runtime, name: Arc<str>
 }
 
 /// Names a fault in one line: deadline, memory limit or another trap.
-fn describe(e: &wasmtime::Error, sandbox: &Sandbox) -> String {
+fn describe(e: &wasmtime::Error, sandbox: &Sandbox) -> (FaultKind, String) {
     tracing::debug!(condition = %sandbox.name, error = ?e, "AMP condition call failed");
     match e.downcast_ref::<wasmtime::Trap>() {
-        Some(wasmtime::Trap::Interrupt) => "deadline exceeded (epoch interrupt)".to_owned(),
+        Some(wasmtime::Trap::Interrupt) => (FaultKind::Deadline, "deadline exceeded (epoch interrupt)".to_owned()),
         Some(trap) if sandbox.memory.refused => {
-            format!("memory limit reached ({} bytes): {trap}", sandbox.memory.limit())
+            (FaultKind::Memory, format!("memory limit reached ({} bytes): {trap}", sandbox.memory.limit()))
         }
-        Some(trap) => format!("trap: {trap}"),
-        None => e.root_cause().to_string(),
+        Some(trap) => (FaultKind::Trap, format!("trap: {trap}")),
+        None => (FaultKind::Trap, e.root_cause().to_string()),
     }
 }
 
@@ -380,7 +406,12 @@ impl super::bindings::xmpp::sm::log::Host for Sandbox {
             Level::Debug => tracing::debug!(condition, "{message}"),
             Level::Info => tracing::info!(condition, "{message}"),
             Level::Warn => tracing::warn!(condition, "{message}"),
-            Level::Error => tracing::error!(condition, "{message}"),
+            Level::Error => {
+                if let Some(counters) = &self.counters {
+                    counters.error(ErrorKind::Logged);
+                }
+                tracing::error!(condition, "{message}")
+            }
         }
         Ok(())
     }

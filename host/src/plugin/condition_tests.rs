@@ -31,7 +31,7 @@ fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
 fn loaded(files: &[(&str, &str)]) -> (PluginHost, Conditions) {
     let host = host();
     let dir = dir_with(files);
-    let conditions = Conditions::load(&host.runtime, dir.path()).unwrap();
+    let conditions = Conditions::load(&host.runtime, &host.cache, &host.env.metrics, dir.path()).unwrap();
     (host, conditions)
 }
 
@@ -167,9 +167,10 @@ fn names_must_be_ncnames_not_defined_and_unique() {
 }
 
 /// Each fault answers "invalid"/"not met", the instance is discarded, and
-/// the next call is served by a fresh instance.
-fn fault_is_contained(trigger: &str) {
-    let (_host, conditions) = loaded(&[("fault-condition.wasm", "fault.wasm")]);
+/// the next call is served by a fresh instance; calls and faults are counted
+/// under the condition's name.
+fn fault_is_contained(trigger: &str, kind: FaultKind) {
+    let (host, conditions) = loaded(&[("fault-condition.wasm", "fault.wasm")]);
     let idle = || conditions.loaded[0].idle_len();
     assert_eq!(idle(), 1);
     let started = Instant::now();
@@ -182,21 +183,27 @@ fn fault_is_contained(trigger: &str) {
     assert!(conditions.validate("fault", "fine"));
     assert!(conditions.evaluate("fault", "fine", &message(Some("fine")), &stored()));
     assert_eq!(idle(), 1);
+    let counters = host.metrics().condition("fault");
+    assert_eq!(counters.durations(Entry::Validate).count, 2);
+    assert_eq!(counters.durations(Entry::Evaluate).count, 2);
+    for k in FaultKind::ALL {
+        assert_eq!(counters.faults(k), if k == kind { 2 } else { 0 }, "{trigger}: {k:?}");
+    }
 }
 
 #[test]
 fn a_trapping_condition_is_not_met() {
-    fault_is_contained("trap");
+    fault_is_contained("trap", FaultKind::Trap);
 }
 
 #[test]
 fn a_spinning_condition_hits_the_deadline() {
-    fault_is_contained("spin");
+    fault_is_contained("spin", FaultKind::Deadline);
 }
 
 #[test]
 fn a_memory_hog_condition_hits_the_memory_limit() {
-    fault_is_contained("hog");
+    fault_is_contained("hog", FaultKind::Memory);
 }
 
 #[test]
@@ -210,12 +217,15 @@ fn faults_are_described_by_kind() {
         let e = warm.bindings.xmpp_sm_condition().call_validate(&mut warm.store, value).unwrap_err();
         describe(&e, warm.store.data())
     };
-    let trap = run("trap");
+    let (kind, trap) = run("trap");
     assert!(trap.starts_with("trap: ") && trap.contains("wasm `unreachable`"), "{trap}");
-    let spin = run("spin");
+    assert_eq!(kind, FaultKind::Trap);
+    let (kind, spin) = run("spin");
     assert!(spin.starts_with("deadline exceeded"), "{spin}");
-    let hog = run("hog");
+    assert_eq!(kind, FaultKind::Deadline);
+    let (kind, hog) = run("hog");
     assert!(hog.starts_with("memory limit reached (16777216 bytes)"), "{hog}");
+    assert_eq!(kind, FaultKind::Memory);
 }
 
 /// A `Write` into a shared buffer, to read what was logged.

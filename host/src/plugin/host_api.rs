@@ -324,7 +324,12 @@ impl xmpp::sm::log::Host for State {
             Level::Debug => tracing::debug!(plugin, "{message}"),
             Level::Info => tracing::info!(plugin, "{message}"),
             Level::Warn => tracing::warn!(plugin, "{message}"),
-            Level::Error => tracing::error!(plugin, "{message}"),
+            Level::Error => {
+                // A plugin's own failure report; rare, so the registry
+                // lookup is not on the hot path.
+                self.env.metrics.plugin(plugin).error(super::metrics::ErrorKind::Logged);
+                tracing::error!(plugin, "{message}")
+            }
         }
         Ok(())
     }

@@ -13,6 +13,8 @@
 //! - `pool.rs`: warm instances per plugin, checkout/checkin, fault naming.
 //! - `chain.rs`: the immutable [`PluginChain`] and its [`ChainOutcome`]s.
 //! - `builtin.rs`: embedded plugins and [`GUEST_DIR`].
+//! - `cache.rs`: the compiled-code cache ([`CodeCache`], `--plugin-cache`).
+//! - `metrics.rs`: per-plugin counters ([`PluginMetrics`]), kept across reloads.
 //! - `condition.rs`: custom XEP-0079 conditions (`amp-condition`
 //!   components) behind [`AmpConditions`]; the second `bindgen!` site.
 //! - `check.rs`: `wasmpp plugin check FILE`, the load path on one file.
@@ -40,6 +42,7 @@
 
 mod bindings;
 mod builtin;
+mod cache;
 mod capability;
 #[cfg(test)]
 mod capability_tests;
@@ -51,6 +54,7 @@ mod engine;
 mod host_api;
 mod limits;
 mod manifest;
+pub mod metrics;
 mod pool;
 mod rebuild;
 mod stdio;
@@ -60,17 +64,19 @@ mod views;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{HasSelf, Linker};
 
 pub use bindings::{WIT_PACKAGE, WIT_VERSION};
 pub use builtin::GUEST_DIR;
+pub use cache::{CacheStats, CodeCache};
 pub use capability::{Capabilities, Capability, Denials};
 pub use chain::{ChainOutcome, Effect, Fate, PluginChain, PluginInfo, Recheck, replace_child};
 pub use check::CheckReport;
 pub use limits::{Limits, PluginPolicy};
+pub use metrics::PluginMetrics;
 pub use rebuild::{Change, Rebuild};
 
 use bindings::{SmPlugin, SmPluginPre};
@@ -161,6 +167,9 @@ pub struct PluginEnv {
     /// Limits and allowed capabilities per plugin id; a plugin without an
     /// entry gets the server-wide [`Limits`] and all it declares.
     pub policies: std::collections::HashMap<String, PluginPolicy>,
+    /// Every plugin's counters, by id; here because the `log` import
+    /// counts a plugin's own error reports.
+    pub metrics: Arc<PluginMetrics>,
 }
 
 impl Default for PluginEnv {
@@ -170,6 +179,7 @@ impl Default for PluginEnv {
             settings: Default::default(),
             conditions: ArcSwap::from_pointee(Box::new(NoConditions)),
             policies: Default::default(),
+            metrics: Default::default(),
         }
     }
 }
@@ -295,6 +305,7 @@ pub struct PluginHost {
     /// The condition set last loaded here (`env.conditions` holds it as a
     /// trait object), for a reload to start from.
     conditions: std::sync::Mutex<condition::Conditions>,
+    cache: CodeCache,
 }
 
 impl PluginHost {
@@ -313,7 +324,31 @@ impl PluginHost {
         SmPlugin::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s).map_err(engine_err)?;
         let chain = ArcSwap::from_pointee(PluginChain::new(Vec::new()));
         let conditions = Default::default();
-        Ok(PluginHost { runtime: Arc::new(runtime), linker, chain, env: Arc::new(env), conditions })
+        Ok(PluginHost {
+            runtime: Arc::new(runtime),
+            linker,
+            chain,
+            env: Arc::new(env),
+            conditions,
+            cache: CodeCache::off(),
+        })
+    }
+
+    /// Keeps compiled components in `cache` from now on (off by default,
+    /// so tests and benches compile afresh unless they ask for it).
+    pub fn with_code_cache(mut self, cache: CodeCache) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// The compiled-code cache and its hit/miss counts.
+    pub fn code_cache(&self) -> &CodeCache {
+        &self.cache
+    }
+
+    /// Every plugin's counters (calls, time, faults, errors, verdicts).
+    pub fn metrics(&self) -> &Arc<PluginMetrics> {
+        &self.env.metrics
     }
 
     /// Loads `ids` in chain order and publishes the new chain; on any error
@@ -371,24 +406,31 @@ impl PluginHost {
         let file = origin.to_string();
         let prepared = self.prepare(Some(id), id, bytes, &file)?;
         let info = &prepared.loaded.info;
-        tracing::info!(plugin = %info.id, version = %info.version, %file, granted = %info.granted,
-            compile_ms = prepared.compiled.as_millis() as u64, "plugin loaded");
+        let ms = prepared.compiled.as_millis() as u64;
+        if prepared.cached {
+            tracing::info!(plugin = %info.id, version = %info.version, %file, granted = %info.granted,
+                cache = "hit", load_ms = ms, "plugin loaded");
+        } else {
+            tracing::info!(plugin = %info.id, version = %info.version, %file, granted = %info.granted,
+                cache = "miss", compile_ms = ms, "plugin loaded");
+        }
         Ok(prepared.loaded)
     }
 
-    /// The load path shared by the chain and `plugin check`: compile, check
-    /// the contract version, link, apply the policy of `label`, instantiate,
-    /// read and validate the manifest (against `expected` when configured
-    /// under an id), grant what it declares and the policy allows.
+    /// The load path shared by the chain and `plugin check`: compile (or
+    /// take from the code cache), check the contract version, link, apply
+    /// the policy of `label`, instantiate, read and validate the manifest
+    /// (against `expected` when configured under an id), grant what it
+    /// declares and the policy allows.
     fn prepare(&self, expected: Option<&str>, label: &str, bytes: &[u8], file: &str) -> Result<Prepared, PluginError> {
         let (id, file) = (label.to_owned(), file.to_owned());
-        let started = Instant::now();
-        let component = Component::from_binary(&self.runtime.engine, bytes).map_err(|e| PluginError::Compile {
+        let obtained = self.cache.component(&self.runtime.engine, bytes).map_err(|e| PluginError::Compile {
             id: id.clone(),
             file: file.clone(),
             detail: format!("{e:#}"),
         })?;
-        let compiled = started.elapsed();
+        let (compiled, cached) = (obtained.took, obtained.source == cache::Source::Hit);
+        let component = obtained.component;
         let api = manifest::api_version(&component, &self.runtime.engine).map_err(|found| PluginError::ApiVersion {
             id: id.clone(),
             file: file.clone(),
@@ -425,7 +467,8 @@ impl PluginHost {
         warm.set_grant(info.granted);
         pool.checkin(warm);
         let api = api.unwrap_or_else(|| WIT_VERSION.to_owned());
-        Ok(Prepared { loaded: Loaded::new(info, pool), api, compiled })
+        let counters = self.env.metrics.plugin(&info.id);
+        Ok(Prepared { loaded: Loaded::new(info, pool, counters), api, compiled, cached })
     }
 }
 
@@ -434,8 +477,10 @@ struct Prepared {
     loaded: Loaded,
     /// The `xmpp:sm` version it was built for.
     api: String,
-    /// How long compiling took.
+    /// How long compiling (or loading from the code cache) took.
     compiled: Duration,
+    /// Whether the code cache had it compiled already.
+    cached: bool,
 }
 
 /// Finds the bytes for `id`: the plugin directory first, then built-ins.

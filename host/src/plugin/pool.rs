@@ -16,6 +16,7 @@ use super::capability::{Capabilities, Denials};
 use super::engine::Runtime;
 use super::host_api::{StanzaSlot, State};
 use super::limits::Budget;
+use super::metrics::FaultKind;
 use super::{PluginEnv, StanzaContext};
 use crate::xmpp::Stanza;
 
@@ -28,6 +29,7 @@ pub(super) struct Warm {
 
 /// How a call went wrong; the instance that produced it is discarded.
 pub(super) struct Fault {
+    pub(super) kind: FaultKind,
     pub(super) error: String,
 }
 
@@ -94,15 +96,17 @@ impl Warm {
     fn fault(&self, e: wasmtime::Error) -> Fault {
         let state = self.store.data();
         tracing::debug!(plugin = %state.plugin(), error = ?e, "plugin call failed");
-        let error = match e.downcast_ref::<wasmtime::Trap>() {
-            Some(wasmtime::Trap::Interrupt) => "deadline exceeded (epoch interrupt)".to_owned(),
+        let (kind, error) = match e.downcast_ref::<wasmtime::Trap>() {
+            Some(wasmtime::Trap::Interrupt) => (FaultKind::Deadline, "deadline exceeded (epoch interrupt)".to_owned()),
             Some(trap) if state.memory.refused => {
-                format!("memory limit reached ({} bytes): {trap}", state.memory.limit())
+                (FaultKind::Memory, format!("memory limit reached ({} bytes): {trap}", state.memory.limit()))
             }
-            Some(trap) => format!("trap: {trap}"),
-            None => e.root_cause().to_string(),
+            Some(trap) => (FaultKind::Trap, format!("trap: {trap}")),
+            // A host import failed (a trappable import's error): the guest
+            // stopped as if it had trapped.
+            None => (FaultKind::Trap, e.root_cause().to_string()),
         };
-        Fault { error }
+        Fault { kind, error }
     }
 }
 

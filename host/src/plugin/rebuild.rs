@@ -244,11 +244,12 @@ impl PluginHost {
         }
         for (file, bytes) in fresh {
             let running = loaded_from(&file);
-            let checked = condition::load_one(&self.runtime, &linker, &file, &bytes).and_then(|c| {
-                condition::check_name(&c.info.name, &next)
-                    .map(|()| c)
-                    .map_err(|reason| PluginError::Condition { file: file.clone(), reason })
-            });
+            let checked = condition::load_one(&self.runtime, &self.cache, &self.env.metrics, &linker, &file, &bytes)
+                .and_then(|c| {
+                    condition::check_name(&c.info.name, &next)
+                        .map(|()| c)
+                        .map_err(|reason| PluginError::Condition { file: file.clone(), reason })
+                });
             match checked {
                 Ok(c) => {
                     let replaced = running.map(|_| String::new());

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::plugin::metrics::{Entry, FaultKind, VerdictKind};
 use crate::xml::Element;
 use crate::xmpp::{Condition, Stanza, ns};
 
@@ -114,8 +115,9 @@ fn kinds_a_plugin_does_not_handle_are_unhandled() {
 }
 
 /// Each fault plugin faults on its trigger, the stanza comes back intact,
-/// and the next stanza flows through a fresh instance to `message`.
-fn fault_is_contained(id: &str, trigger: &str, expect: &str) {
+/// and the next stanza flows through a fresh instance to `message`; the
+/// fault is counted under its kind.
+fn fault_is_contained(id: &str, trigger: &str, expect: &str, kind: FaultKind) {
     let host = host_with(&[id, "message"]);
     let chain = host.chain();
     let started = Instant::now();
@@ -135,21 +137,28 @@ fn fault_is_contained(id: &str, trigger: &str, expect: &str) {
         assert_eq!(delivered_to(out), ["juliet@example.com/chamber"]);
     }
     assert_eq!(chain.loaded(id).unwrap().pool().idle_len(), 1);
+    let counters = host.metrics().plugin(id);
+    assert_eq!(counters.durations(Entry::Process).count, 4);
+    for k in FaultKind::ALL {
+        assert_eq!(counters.faults(k), u64::from(k == kind), "{id}: {k:?}");
+    }
+    assert_eq!(counters.verdicts(VerdictKind::Pass), 3, "{id}: the faulted call has no verdict");
+    assert_eq!(host.metrics().plugin("message").verdicts(VerdictKind::Handled), 3);
 }
 
 #[test]
 fn a_trapping_plugin_is_contained() {
-    fault_is_contained("fault-trap", "trap", "trap: wasm `unreachable`");
+    fault_is_contained("fault-trap", "trap", "trap: wasm `unreachable`", FaultKind::Trap);
 }
 
 #[test]
 fn a_spinning_plugin_hits_the_deadline() {
-    fault_is_contained("fault-spin", "spin", "deadline exceeded");
+    fault_is_contained("fault-spin", "spin", "deadline exceeded", FaultKind::Deadline);
 }
 
 #[test]
 fn a_memory_hog_hits_the_memory_limit() {
-    fault_is_contained("fault-hog", "hog", "memory limit reached");
+    fault_is_contained("fault-hog", "hog", "memory limit reached", FaultKind::Memory);
 }
 
 #[test]
@@ -206,4 +215,23 @@ fn concurrent_callers_share_a_small_pool() {
         t.join().unwrap();
     }
     assert!(host.chain().loaded("message").unwrap().pool().idle_len() <= 2);
+}
+
+#[test]
+fn counters_follow_the_plugin_id_across_a_chain_swap() {
+    let host = host_with(&["message"]);
+    let run = |to: &str| host.chain().run(message(to, "chat", "hi"), &ctx(true));
+    assert!(matches!(run(JULIET), ChainOutcome::Handled(..)));
+    assert!(matches!(run("nobody@example.com"), ChainOutcome::Unhandled(..)));
+    let ids = ["message".to_owned()];
+    host.load_chain(&ids, Some(Path::new(GUEST_DIR))).unwrap();
+    assert!(matches!(run(JULIET), ChainOutcome::Handled(..)));
+    let counters = host.metrics().plugin("message");
+    let durations = counters.durations(Entry::Process);
+    assert_eq!(durations.count, 3, "the reloaded plugin counts on");
+    assert!(durations.sum_seconds > 0.0);
+    assert_eq!((counters.verdicts(VerdictKind::Handled), counters.verdicts(VerdictKind::Pass)), (2, 1));
+    assert_eq!(counters.durations(Entry::Recheck).count, 0);
+    let names: Vec<_> = host.metrics().all().iter().map(|(n, _)| n.to_string()).collect();
+    assert_eq!(names, ["message"]);
 }

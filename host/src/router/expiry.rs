@@ -114,18 +114,28 @@ async fn settle(svc: &Services, recipient: &str, row: AmpMessage) -> bool {
             // Its rules cannot be judged and an expired message must not be
             // delivered (D18): logged in full, then removed.
             tracing::error!(id, %recipient, %error, stanza = %String::from_utf8_lossy(&row.stanza), "expired AMP message discarded without its plugin");
-            return svc.amp.delete(&[id]).await.is_ok();
+            let deleted = svc.amp.delete(&[id]).await.is_ok();
+            if deleted {
+                svc.metrics.amp_expired();
+            }
+            return deleted;
         }
     };
     for event in &recheck.events {
         send_local(svc, event).await;
     }
+    let discard = matches!(recheck.fate, Fate::Discard);
     let done = match recheck.fate {
         Fate::Discard => svc.amp.delete(&[id]).await,
         Fate::Keep(kept, next) => svc.amp.update(id, &serialise(&kept), next).await,
     };
     match done {
-        Ok(()) => true,
+        Ok(()) => {
+            if discard {
+                svc.metrics.amp_expired();
+            }
+            true
+        }
         Err(e) => {
             tracing::error!(id, error = %e, "settling an expired AMP message failed");
             false

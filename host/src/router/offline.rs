@@ -4,6 +4,7 @@
 //! session's writer has put it on the socket.
 
 use super::{expiry, serialise};
+use crate::metrics::MessageStore;
 use crate::services::Services;
 use crate::sm::registry::Outbound;
 use crate::store::StoreError;
@@ -35,7 +36,9 @@ pub async fn store(svc: &Services, stanza: &Stanza) -> Result<(), StanzaError> {
             svc.offline_limits,
         )
         .await;
-    result.map_err(store_error)
+    result.map_err(store_error)?;
+    svc.metrics.stored(MessageStore::Offline);
+    Ok(())
 }
 
 /// What the sender is told when storing failed.
@@ -71,6 +74,7 @@ pub async fn store_amp(
     let result =
         svc.amp.append(recipient.as_str(), sender.as_str(), owner, stamp, expires_at_ms, &bytes, svc.amp_limits).await;
     result.map_err(store_error)?;
+    svc.metrics.stored(MessageStore::Amp);
     if expires_at_ms.is_some() {
         svc.expiry.stored();
     }
@@ -174,6 +178,8 @@ pub async fn flush(svc: &Services, to: &FullJid) {
         if let Err(e) = deleted {
             return tracing::error!(error = %e, "deleting flushed offline messages failed; they will come again");
         }
+        svc.metrics.flushed(MessageStore::Offline, plain_ids.len());
+        svc.metrics.flushed(MessageStore::Amp, amp_ids.len());
         tracing::debug!(count = batch.len(), jid = %to, "offline messages delivered");
     }
 }

@@ -68,6 +68,7 @@ pub async fn dispatch(svc: &Services, session: &Session, el: Element) -> Result<
         }
     };
     stanza.set_from(Jid::from(session.key.jid.clone()));
+    svc.metrics.stanza_in(stanza.kind);
     let span = tracing::debug_span!("stanza", kind = ?stanza.kind, id = stanza.id().unwrap_or(""));
     async {
         let deferred = DEFERRED
