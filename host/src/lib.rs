@@ -12,6 +12,7 @@
 //! - [`store`]: accounts over sqlx (SQLite, PostgreSQL, MySQL/MariaDB).
 //! - [`config`]: CLI flags and Tigase-style `init.properties`.
 //! - [`server`]: start-up; [`services`]: the handles tasks share.
+//! - [`toolkit`]: `wasmpp plugin new`, for plugin authors.
 //!
 //! See `host/ARCHITECTURE.md` for the path of one `<message/>`.
 
@@ -24,5 +25,6 @@ pub mod server;
 pub mod services;
 pub mod sm;
 pub mod store;
+pub mod toolkit;
 pub mod xml;
 pub mod xmpp;
