@@ -2,7 +2,7 @@
 //! components; the `amp` plugin asks them through these calls. Each needs
 //! [`Capability::AmpConditions`](crate::Capability::AmpConditions).
 
-use crate::__bindings::xmpp::sm::amp_conditions as wit;
+use crate::host::amp_conditions as wit;
 use crate::types::{ConditionInfo, Denied, Disposition};
 
 /// Every loaded custom condition's declaration.

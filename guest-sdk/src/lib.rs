@@ -14,9 +14,11 @@
 //! wasmpp_guest_sdk::export_plugin!(Echo);
 //! ```
 //!
-//! The crate also compiles for the host target, where calls into the host
-//! are unavailable: keep decisions in pure functions (like [`routing`]) and
-//! unit-test them natively.
+//! The crate also compiles for the host target, where [`testing::MockHost`]
+//! answers the calls into the host: `cargo test` runs a plugin's real
+//! `process` natively against a stanza written as XML, sessions, settings
+//! and a clock the test chooses. Decisions kept in pure functions (like
+//! [`routing`]) need not even that.
 //!
 //! # Capabilities
 //! A plugin may always read its stanza, [`log`] and read the clock
@@ -38,16 +40,20 @@
 //! - [`offline`]: XEP-0160 storage policy shared by storing plugins.
 //! - [`condition`]: the other world, a custom XEP-0079 condition
 //!   ([`AmpCondition`], [`export_condition!`]).
+//! - `testing` (not in components): the mock host for native unit tests.
 #![warn(missing_docs)]
 
 pub mod amp_conditions;
 pub mod condition;
+mod host;
 pub mod log;
 pub mod offline;
 pub mod routing;
 pub mod server;
 pub mod sessions;
 pub mod stanza;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
 pub mod types;
 
 pub use condition::AmpCondition;
@@ -70,13 +76,13 @@ pub mod __bindings {
         additional_derives: [PartialEq, Eq],
     });
 
-    use super::Plugin;
-    use exports::xmpp::sm::plugin::Guest;
-
-    /// Bridges the public [`Plugin`] trait onto the generated export trait.
+    /// Bridges the public [`Plugin`](crate::Plugin) trait onto the generated export trait
+    /// (components only: natively the stanza is a mock, see `testing`).
+    #[cfg(target_arch = "wasm32")]
     pub struct Adapter<T>(core::marker::PhantomData<T>);
 
-    impl<T: Plugin> Guest for Adapter<T> {
+    #[cfg(target_arch = "wasm32")]
+    impl<T: super::Plugin> exports::xmpp::sm::plugin::Guest for Adapter<T> {
         fn manifest() -> super::Manifest {
             T::manifest()
         }

@@ -1,6 +1,6 @@
 //! Plugin logging into the host's `tracing` output (tagged with plugin id).
 
-use crate::__bindings::xmpp::sm::log as wit;
+use crate::host::log as wit;
 
 pub use wit::Level;
 

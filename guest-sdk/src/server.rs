@@ -3,7 +3,7 @@
 //! Plugins read the time from the host rather than from WASI so that every
 //! plugin and the host agree on "now", and tests can move it.
 
-use crate::__bindings::xmpp::sm::server as wit;
+use crate::host::server as wit;
 use crate::types::Denied;
 
 /// Now, in ms since the Unix epoch (UTC), by the host's clock. Every

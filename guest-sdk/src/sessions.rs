@@ -3,7 +3,7 @@
 //! Every call needs [`Capability::Sessions`](crate::Capability::Sessions) in
 //! the manifest; without the grant it returns [`Denied`].
 
-use crate::__bindings::xmpp::sm::sessions as wit;
+use crate::host::sessions as wit;
 use crate::types::{Denied, ResourceInfo};
 
 /// All bound sessions of the local account `bare`; empty when it has none.

@@ -4,7 +4,7 @@
 //! across the boundary, so prefer [`Stanza::has_child`] and typed accessors
 //! over [`Stanza::to_xml`].
 
-use crate::__bindings::xmpp::sm::stanza as wit;
+use crate::host::stanza as wit;
 use crate::types::{ElementView, MessageType, StanzaKind};
 
 /// Read access to the host-owned stanza for the duration of one `process`

@@ -14,6 +14,7 @@
 //! - [`config`]: CLI flags and Tigase-style `init.properties`.
 //! - [`metrics`]: server and plugin counters, the Prometheus endpoint.
 //! - [`server`]: start-up; [`services`]: the handles tasks share.
+//! - [`toolkit`]: `wasmpp plugin new`, for plugin authors.
 //!
 //! See `host/ARCHITECTURE.md` for the path of one `<message/>`.
 
@@ -28,5 +29,6 @@ pub mod server;
 pub mod services;
 pub mod sm;
 pub mod store;
+pub mod toolkit;
 pub mod xml;
 pub mod xmpp;

@@ -1,6 +1,7 @@
 //! The `wasmpp` binary: `wasmpp [--key=value…]` serves; `adduser`, `deluser`
 //! and `passwd` manage accounts in the configured user database; `plugin
-//! check FILE` runs the plugin load checks on one component.
+//! check FILE` runs the plugin load checks on one component; `plugin new
+//! NAME` creates a plugin crate.
 
 use anyhow::{Context, bail};
 use std::io::{BufRead, Write};
@@ -35,6 +36,9 @@ fn run(cmd: Command) -> anyhow::Result<()> {
             // The server's own load path on one file: no database, no network.
             let report = server::plugin_host(&config)?.check_file(&file)?;
             print!("{report}");
+        }
+        Command::PluginNew { name, dir, sdk } => {
+            print!("{}", wasmpp::toolkit::new::create(&name, dir.as_deref(), sdk.as_deref())?);
         }
         Command::Version => println!("wasmpp {}", env!("CARGO_PKG_VERSION")),
         Command::Serve(config) => {

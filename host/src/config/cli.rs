@@ -46,6 +46,15 @@ pub enum Command {
         /// The component file.
         file: std::path::PathBuf,
     },
+    /// `plugin new NAME [--dir=PATH] [--sdk=PATH]`: create a plugin crate.
+    PluginNew {
+        /// The plugin id and crate name.
+        name: String,
+        /// The crate's directory (default `./NAME`).
+        dir: Option<std::path::PathBuf>,
+        /// The guest SDK to depend on (default: this checkout's).
+        sdk: Option<std::path::PathBuf>,
+    },
     /// Print [`help_text`].
     Help,
     /// Print the version.
@@ -75,6 +84,9 @@ impl fmt::Debug for Command {
                 .finish(),
             Command::PluginCheck { config, file } => {
                 f.debug_struct("PluginCheck").field("config", config).field("file", file).finish()
+            }
+            Command::PluginNew { name, dir, sdk } => {
+                f.debug_struct("PluginNew").field("name", name).field("dir", dir).field("sdk", sdk).finish()
             }
             Command::Help => f.write_str("Help"),
             Command::Version => f.write_str("Version"),
@@ -111,6 +123,10 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Con
     if words.first().is_some_and(|word| word == "help") {
         return Ok(Command::Help);
     }
+    // `plugin new` writes a crate; it takes its own two flags, not the server's keys.
+    if words.len() >= 2 && words[0] == "plugin" && words[1] == "new" {
+        return plugin_new(&words[2..], &flags);
+    }
     let config = build_config(&flags)?;
     let mut words = words.into_iter();
     let Some(word) = words.next() else {
@@ -129,7 +145,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Con
             return Err(ConfigError::new(&cli, word, message));
         }
         _ => {
-            let expected = "expected adduser, deluser, passwd, plugin check or help";
+            let expected = "expected adduser, deluser, passwd, plugin check, plugin new or help";
             return Err(ConfigError::new(&cli, word, format!("unknown command ({expected})")));
         }
     };
@@ -147,11 +163,13 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, Con
     })
 }
 
-/// `plugin check FILE`, the only plugin subcommand so far.
+const PLUGIN_USAGE: &str = "usage: wasmpp plugin check FILE, or wasmpp plugin new NAME";
+const PLUGIN_NEW_USAGE: &str = "usage: wasmpp plugin new NAME [--dir=PATH] [--sdk=PATH]";
+
+/// `plugin check FILE` (`plugin new` is [`plugin_new`]).
 fn plugin_command(config: Config, mut words: impl Iterator<Item = String>) -> Result<Command, ConfigError> {
-    let usage_error = |problem: &str| {
-        ConfigError::new(&Origin::CommandLine, "plugin", format!("{problem} (usage: wasmpp plugin check FILE)"))
-    };
+    let usage_error =
+        |problem: &str| ConfigError::new(&Origin::CommandLine, "plugin", format!("{problem} ({PLUGIN_USAGE})"));
     match words.next().as_deref() {
         Some("check") => {}
         Some(other) => return Err(usage_error(&format!("unknown plugin command {other:?}"))),
@@ -162,6 +180,36 @@ fn plugin_command(config: Config, mut words: impl Iterator<Item = String>) -> Re
         return Err(usage_error("too many arguments"));
     }
     Ok(Command::PluginCheck { config, file: values::path(&file).map_err(|p| usage_error(&p))? })
+}
+
+/// `plugin new NAME [--dir=PATH] [--sdk=PATH]`; the name itself is checked
+/// by the generator, which knows what a crate may be called.
+fn plugin_new(words: &[String], flags: &[(String, Option<String>)]) -> Result<Command, ConfigError> {
+    let cli = Origin::CommandLine;
+    let usage_error = |problem: &str| ConfigError::new(&cli, "plugin new", format!("{problem} ({PLUGIN_NEW_USAGE})"));
+    let (mut dir, mut sdk) = (None, None);
+    for (key, value) in flags {
+        let slot = match key.as_str() {
+            "dir" => &mut dir,
+            "sdk" => &mut sdk,
+            _ => {
+                return Err(ConfigError::new(
+                    &cli,
+                    format!("--{key}"),
+                    format!("not an option of plugin new ({PLUGIN_NEW_USAGE})"),
+                ));
+            }
+        };
+        let Some(value) = value.as_deref().filter(|v| !v.trim().is_empty()) else {
+            return Err(ConfigError::new(&cli, format!("--{key}"), format!("needs a path: --{key}=PATH")));
+        };
+        *slot = Some(std::path::PathBuf::from(value));
+    }
+    // After the flags, so `--dir PATH` is told to be `--dir=PATH`, not "too many arguments".
+    let [name] = words else {
+        return Err(usage_error(if words.is_empty() { "missing NAME" } else { "too many arguments" }));
+    };
+    Ok(Command::PluginNew { name: name.clone(), dir, sdk })
 }
 
 /// Defaults, then the `--config` file, then every other flag in order, then the cross-key checks.
@@ -204,6 +252,8 @@ pub fn help_text() -> String {
         "                                                               (PASSWORD is prompted for if omitted)\n",
         "  wasmpp plugin check FILE [--key=value…]                      check a plugin component: contract\n",
         "                                                               version, manifest, what it handles\n",
+        "  wasmpp plugin new NAME [--dir=PATH] [--sdk=PATH]             create a plugin crate (default ./NAME)\n",
+        "                                                               using this checkout's guest SDK\n",
         "  wasmpp help | --help | --version\n\n",
         "Every key may also be a `key=value` or `--key=value` line of the --config file\n",
         "(Tigase init.properties style, # comments); the command line overrides the file.\n",

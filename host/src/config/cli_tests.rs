@@ -192,9 +192,38 @@ fn plugin_check_takes_a_file_and_the_flags_it_is_checked_under() {
         (&["plugin", "check", "a.wasm", "b.wasm"][..], "too many arguments"),
     ] {
         let err = parse_args(args(list)).unwrap_err();
-        assert_eq!(err.to_string(), format!("command line: plugin: {problem} (usage: wasmpp plugin check FILE)"));
+        assert_eq!(err.to_string(), format!("command line: plugin: {problem} ({PLUGIN_USAGE})"));
     }
     let help = help_text();
     assert!(help.contains("wasmpp plugin check FILE"), "{help}");
     assert!(help.contains("sess-man/plugins-conf/<plugin-id>/memory-mb"), "{help}");
+}
+
+#[test]
+fn plugin_new_takes_a_name_and_its_own_two_flags() {
+    match parse_args(args(&["plugin", "new", "word-filter"])) {
+        Ok(Command::PluginNew { name, dir: None, sdk: None }) => assert_eq!(name, "word-filter"),
+        other => panic!("{other:?}"),
+    }
+    match parse_args(args(&["--sdk=../wasmpp/guest-sdk", "plugin", "new", "x", "--dir=plugins/x"])) {
+        Ok(Command::PluginNew { dir: Some(dir), sdk: Some(sdk), .. }) => {
+            assert_eq!((dir, sdk), (PathBuf::from("plugins/x"), PathBuf::from("../wasmpp/guest-sdk")));
+        }
+        other => panic!("{other:?}"),
+    }
+    for (list, message) in [
+        (&["plugin", "new"][..], format!("plugin new: missing NAME ({PLUGIN_NEW_USAGE})")),
+        (&["plugin", "new", "a", "b"][..], format!("plugin new: too many arguments ({PLUGIN_NEW_USAGE})")),
+        (&["plugin", "new", "a", "--dir"][..], "--dir: needs a path: --dir=PATH".to_owned()),
+        (&["plugin", "new", "a", "--dir", "x"][..], "--dir: needs a path: --dir=PATH".to_owned()),
+        (&["plugin", "new", "a", "--sdk="][..], "--sdk: needs a path: --sdk=PATH".to_owned()),
+        (
+            &["plugin", "new", "a", "--c2s-ports=1"][..],
+            format!("--c2s-ports: not an option of plugin new ({PLUGIN_NEW_USAGE})"),
+        ),
+    ] {
+        let err = parse_args(args(list)).unwrap_err();
+        assert_eq!(err.to_string(), format!("command line: {message}"), "{list:?}");
+    }
+    assert!(help_text().contains("wasmpp plugin new NAME [--dir=PATH] [--sdk=PATH]"));
 }

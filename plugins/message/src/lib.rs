@@ -143,6 +143,45 @@ mod tests {
         assert_eq!(decide(Headline, JULIET, None, true, &[]), Verdict::Drop);
     }
 
+    /// `process` itself, through the SDK's mock host: what the server lends
+    /// and answers, natively.
+    mod through_the_host {
+        use super::*;
+        use wasmpp_guest_sdk::log::Level;
+        use wasmpp_guest_sdk::testing::MockHost;
+
+        const CHAT: &str =
+            "<message from='romeo@example.com/orchard' to='juliet@example.com' type='chat'><body>hi</body></message>";
+
+        #[test]
+        fn a_chat_reaches_the_highest_priority_session() {
+            let host = MockHost::new().sessions(JULIET, &sessions()).stanza_xml(CHAT);
+            assert_eq!(delivered(host.process::<Message>()), ["juliet@example.com/chamber"]);
+            assert!(host.logs().is_empty());
+        }
+
+        #[test]
+        fn a_full_jid_reaches_that_session_and_an_unknown_account_bounces() {
+            let to_garden = CHAT.replace("juliet@example.com'", "juliet@example.com/garden'");
+            let host = MockHost::new().sessions(JULIET, &sessions()).stanza_xml(&to_garden);
+            assert_eq!(delivered(host.process::<Message>()), ["juliet@example.com/garden"]);
+            let nobody = MockHost::new().stanza_xml(CHAT);
+            assert!(is_service_unavailable(&nobody.process::<Message>()));
+            let offline = MockHost::new().account(JULIET).stanza_xml(CHAT);
+            assert_eq!(offline.process::<Message>(), Verdict::Pass, "msgoffline's to store");
+        }
+
+        #[test]
+        fn without_the_sessions_capability_it_passes_and_says_why() {
+            let host = MockHost::new().sessions(JULIET, &sessions()).deny(Capability::Sessions).stanza_xml(CHAT);
+            assert_eq!(host.process::<Message>(), Verdict::Pass);
+            let logs = host.logs();
+            assert_eq!(logs.len(), 1);
+            assert_eq!(logs[0].level, Level::Warn);
+            assert!(logs[0].message.starts_with("cannot route"), "{logs:?}");
+        }
+    }
+
     #[test]
     fn error_messages_are_never_bounced() {
         for (to, exists, s) in
