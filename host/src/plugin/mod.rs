@@ -3,6 +3,9 @@
 //! decides RFC 6121 §8.5 delivery and friends.
 //!
 //! # Layout
+//! - `context.rs`: what plugins see besides the stanza ([`StanzaContext`],
+//!   [`SessionView`], [`AmpConditions`]) and the shared [`PluginEnv`].
+//! - `error.rs`: [`PluginError`], why a component could not be loaded.
 //! - `engine.rs`: the one `Engine` (pooling allocator, epoch ticker).
 //! - `limits.rs`: server-wide [`Limits`], per-plugin [`PluginPolicy`], memory cap.
 //! - `bindings.rs`: the one `bindgen!` site and WIT ↔ `crate::xmpp` conversions.
@@ -49,8 +52,10 @@ mod capability_tests;
 mod chain;
 mod check;
 mod condition;
+mod context;
 mod cpu;
 mod engine;
+mod error;
 mod host_api;
 mod limits;
 mod manifest;
@@ -62,7 +67,7 @@ mod stdio;
 mod tests;
 mod views;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -75,6 +80,11 @@ pub use cache::{CacheStats, CodeCache};
 pub use capability::{Capabilities, Capability, Denials};
 pub use chain::{ChainOutcome, Effect, Fate, PluginChain, PluginInfo, Recheck, replace_child};
 pub use check::CheckReport;
+pub use context::{
+    AmpConditions, ConditionInfo, DeliverValue, Disposition, MessageInfo, NoConditions, PluginEnv, ResourceInfo,
+    SessionView, StanzaContext,
+};
+pub use error::PluginError;
 pub use limits::{Limits, PluginPolicy};
 pub use metrics::PluginMetrics;
 pub use rebuild::{Change, Rebuild};
@@ -85,216 +95,6 @@ use chain::Loaded;
 use engine::Runtime;
 use host_api::State;
 use pool::Pool;
-
-/// The router's sessions as plugins may see them: read-only.
-pub trait SessionView: Send + Sync + 'static {
-    /// Every bound session of the local account `bare`.
-    fn resources(&self, bare: &jid::BareJid) -> Vec<ResourceInfo>;
-}
-
-/// One bound session of a local account.
-#[derive(Clone, Debug)]
-pub struct ResourceInfo {
-    /// The session's resourcepart.
-    pub resource: String,
-    /// Its presence priority (RFC 6121 §4.7.2.3).
-    pub priority: i8,
-    /// Whether it has sent available presence.
-    pub available: bool,
-}
-
-/// What the host resolved about a stanza before running the chain.
-#[derive(Clone)]
-pub struct StanzaContext {
-    /// The session view plugins may query.
-    pub sessions: Arc<dyn SessionView>,
-    /// Whether the addressee has an account here (looked up by the host, so
-    /// plugins never reach the database).
-    pub recipient_exists: bool,
-    /// Whether the sender may see the addressee's presence (XEP-0079 §9,
-    /// ruling D15); resolved only for messages that carry `<amp>`.
-    pub sender_may_see_presence: bool,
-    /// Whether the addressee is on another server (only XEP-0079 messages
-    /// reach the chain then).
-    pub recipient_is_remote: bool,
-}
-
-impl StanzaContext {
-    /// A context with nothing resolved but the session view.
-    pub fn new(sessions: Arc<dyn SessionView>, recipient_exists: bool) -> Self {
-        StanzaContext { sessions, recipient_exists, sender_may_see_presence: false, recipient_is_remote: false }
-    }
-}
-
-/// Custom XEP-0079 conditions (`amp-condition` components) as the
-/// `amp-conditions` import serves them to session-manager plugins.
-pub trait AmpConditions: Send + Sync + 'static {
-    /// Every loaded condition's declaration.
-    fn list(&self) -> Vec<ConditionInfo>;
-    /// Whether `value` is well-formed for `name` (false if unknown).
-    fn validate(&self, name: &str, value: &str) -> bool;
-    /// Whether `name`/`value` is met; a faulting condition is "not met".
-    fn evaluate(&self, name: &str, value: &str, message: &MessageInfo, disposition: &Disposition) -> bool;
-}
-
-pub use bindings::xmpp::sm::types::{ConditionInfo, DeliverValue, Disposition, MessageInfo};
-
-/// No custom conditions loaded.
-pub struct NoConditions;
-
-impl AmpConditions for NoConditions {
-    fn list(&self) -> Vec<ConditionInfo> {
-        Vec::new()
-    }
-    fn validate(&self, _: &str, _: &str) -> bool {
-        false
-    }
-    fn evaluate(&self, _: &str, _: &str, _: &MessageInfo, _: &Disposition) -> bool {
-        false
-    }
-}
-
-/// What plugins may ask the host besides the stanza: the clock, their own
-/// settings, the custom AMP conditions. Shared by every instance.
-pub struct PluginEnv {
-    /// The server's clock (`server.now-ms`).
-    pub clock: Arc<crate::clock::Clock>,
-    /// Settings per plugin id (`server.config`).
-    pub settings: std::collections::HashMap<String, std::collections::BTreeMap<String, String>>,
-    /// Custom AMP conditions (`amp-conditions`); swappable because they
-    /// are compiled by this host's engine, after it exists.
-    pub conditions: ArcSwap<Box<dyn AmpConditions>>,
-    /// Limits and allowed capabilities per plugin id; a plugin without an
-    /// entry gets the server-wide [`Limits`] and all it declares.
-    pub policies: std::collections::HashMap<String, PluginPolicy>,
-    /// Every plugin's counters, by id; here because the `log` import
-    /// counts a plugin's own error reports.
-    pub metrics: Arc<PluginMetrics>,
-}
-
-impl Default for PluginEnv {
-    fn default() -> Self {
-        PluginEnv {
-            clock: Arc::new(crate::clock::Clock::new()),
-            settings: Default::default(),
-            conditions: ArcSwap::from_pointee(Box::new(NoConditions)),
-            policies: Default::default(),
-            metrics: Default::default(),
-        }
-    }
-}
-
-/// Why a plugin could not be loaded; each names the plugin and its file.
-#[derive(Debug, thiserror::Error)]
-pub enum PluginError {
-    /// The wasmtime engine or linker could not be set up.
-    #[error("plugin engine: {0}")]
-    Engine(String),
-    /// The id is not a plain name (it becomes a file name).
-    #[error("plugin id {0:?} is not a plain name")]
-    InvalidId(String),
-    /// The same id appears twice in the chain.
-    #[error("plugin {0}: listed twice in the chain")]
-    Duplicate(String),
-    /// Neither a file nor a built-in plugin has this id.
-    #[error("plugin {id}: no {id}.wasm in {dir} and no built-in plugin of that name")]
-    NotFound {
-        /// The requested id.
-        id: String,
-        /// The plugin directory searched, or "(none)".
-        dir: String,
-    },
-    /// The file exists but cannot be read.
-    #[error("plugin {id}: cannot read {}: {source}", path.display())]
-    Read {
-        /// The requested id.
-        id: String,
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The bytes are not a valid component for this engine.
-    #[error("plugin {id} ({file}): cannot compile: {detail}")]
-    Compile {
-        /// The requested id.
-        id: String,
-        /// The file, or `<built-in>`.
-        file: String,
-        /// wasmtime's explanation.
-        detail: String,
-    },
-    /// The component was built for another version of the contract
-    /// (checked before linking, from its import and export names).
-    #[error("plugin {id} ({file}): built for {WIT_PACKAGE}@{found}, this server provides {WIT_PACKAGE}@{WIT_VERSION}")]
-    ApiVersion {
-        /// The requested id.
-        id: String,
-        /// The file, or `<built-in>`.
-        file: String,
-        /// The version its `xmpp:sm` imports or exports name.
-        found: String,
-    },
-    /// The component does not fit the `sm-plugin` world (WIT mismatch).
-    #[error("plugin {id} ({file}): does not implement {WIT_PACKAGE}/sm-plugin@{WIT_VERSION}: {detail}")]
-    Link {
-        /// The requested id.
-        id: String,
-        /// The file, or `<built-in>`.
-        file: String,
-        /// wasmtime's explanation.
-        detail: String,
-    },
-    /// Instantiating or calling `manifest()` failed (a trap, the deadline
-    /// or the memory cap); `detail` says which.
-    #[error("plugin {id} ({file}): cannot start: {detail}")]
-    Start {
-        /// The requested id.
-        id: String,
-        /// The file, or `<built-in>`.
-        file: String,
-        /// What went wrong.
-        detail: String,
-    },
-    /// The manifest names another plugin than the one configured.
-    #[error("plugin {id} ({file}): its manifest calls it {found:?}")]
-    IdMismatch {
-        /// The requested id.
-        id: String,
-        /// The file, or `<built-in>`.
-        file: String,
-        /// The id in the manifest.
-        found: String,
-    },
-    /// The manifest breaks a rule of `wit/types.wit` (version, handles,
-    /// features, id).
-    #[error("plugin {id} ({file}): invalid manifest: {reason}")]
-    InvalidManifest {
-        /// The requested id.
-        id: String,
-        /// The file, or `<built-in>`.
-        file: String,
-        /// The rule it breaks.
-        reason: String,
-    },
-    /// The plugin's configured limits cannot be honoured.
-    #[error("plugin {id}: {reason}")]
-    Limits {
-        /// The plugin id.
-        id: String,
-        /// What is wrong with its limits.
-        reason: String,
-    },
-    /// A custom AMP condition (`amp-condition` component) cannot be loaded:
-    /// unreadable, not a component of that world, or a bad name.
-    #[error("AMP condition {}: {reason}", file.display())]
-    Condition {
-        /// The component file (or the directory, if it cannot be listed).
-        file: PathBuf,
-        /// What is wrong with it.
-        reason: String,
-    },
-}
 
 /// Owns the engine and the current chain; shared by every session.
 pub struct PluginHost {
