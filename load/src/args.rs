@@ -111,7 +111,7 @@ pub const OPTIONS: &[(&str, &str, &str)] = &[
     ("port", "5222", "server c2s port"),
     ("domain", "localhost", "XMPP domain of the accounts"),
     ("tls", "auto", "STARTTLS: on, off or auto (when offered)"),
-    ("mechanism", "SCRAM-SHA-256", "SASL mechanism: SCRAM-SHA-256, SCRAM-SHA-1 or PLAIN"),
+    ("mechanism", "auto", "SASL mechanism: SCRAM-SHA-256, SCRAM-SHA-1, PLAIN, or auto (the first of those offered)"),
     ("users", "100", "accounts PREFIX0..PREFIX(N-1) for register, login, idle"),
     ("password", "load-password", "password of every account"),
     ("prefix", "user", "local part prefix of the accounts"),
@@ -183,7 +183,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Option<Options>>
             other => bail!("--tls: expected on, off or auto, got {other:?}"),
         },
         mechanism: match get("mechanism").to_ascii_uppercase().as_str() {
-            m @ ("SCRAM-SHA-256" | "SCRAM-SHA-1" | "PLAIN") => m.to_owned(),
+            m @ ("AUTO" | "SCRAM-SHA-256" | "SCRAM-SHA-1" | "PLAIN") => m.to_owned(),
             other => bail!("--mechanism: unsupported {other:?}"),
         },
         users: num("users")?.try_into().context("--users")?,
@@ -262,7 +262,7 @@ mod tests {
         assert_eq!((o.pairs, o.window, o.rate, o.tls, o.json), (100, 20, 1000, TlsMode::Off, true));
         assert_eq!((o.host.as_str(), o.port, o.domain.as_str()), ("127.0.0.1", 5222, "localhost"));
         assert_eq!(o.duration, Duration::from_secs(10));
-        assert_eq!(o.mechanism, "SCRAM-SHA-256");
+        assert_eq!(o.mechanism, "AUTO");
         assert_eq!(o.server_pid, None);
         let o = args("idle --server-pid=42 --mechanism=plain --quiet").unwrap().unwrap();
         assert_eq!((o.server_pid, o.mechanism.as_str(), o.quiet), (Some(42), "PLAIN", true));

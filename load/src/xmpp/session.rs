@@ -141,14 +141,25 @@ pub async fn restart(conn: &mut Conn, domain: &str) -> Result<Features> {
     Ok(Features::parse(&features))
 }
 
+/// The mechanism to use: `wanted` if offered, or for `AUTO` the strongest
+/// offered that the tool speaks (Prosody offers no SCRAM-SHA-256, and no
+/// PLAIN without TLS, so a fixed default would fail against it).
+fn choose_mechanism<'a>(wanted: &'a str, offered: &[String]) -> Option<&'a str> {
+    let offers = |m: &str| offered.iter().any(|o| o.eq_ignore_ascii_case(m));
+    match wanted {
+        "AUTO" => ["SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"].into_iter().find(|m| offers(m)),
+        m => offers(m).then_some(m),
+    }
+}
+
 /// Full login of `user`: open, authenticate, bind, presence as asked.
 /// Returns the connection and the bound full JID.
 pub async fn login(t: &Target, user: &str, presence: Presence) -> Result<(Conn, String)> {
     let (mut conn, features) = open(t).await?;
-    if !features.mechanisms.iter().any(|m| m.eq_ignore_ascii_case(&t.mechanism)) {
+    let Some(mechanism) = choose_mechanism(&t.mechanism, &features.mechanisms) else {
         bail!("the server does not offer {} (offers {:?})", t.mechanism, features.mechanisms);
-    }
-    sasl::authenticate(&mut conn, &t.mechanism, user, &t.password).await?;
+    };
+    sasl::authenticate(&mut conn, mechanism, user, &t.password).await?;
     let features = restart(&mut conn, &t.domain).await?;
     let reply = iq(&mut conn, "bind", "set", None, &format!("<bind xmlns='{}'/>", ns::BIND)).await?;
     let jid = reply.child("bind").and_then(|b| b.child("jid")).map(|j| j.text.trim().to_owned());
@@ -210,5 +221,17 @@ mod tests {
         let el = El::parse(b"<features><session><optional/></session></features>").unwrap();
         let f = Features::parse(&el);
         assert!(!f.starttls && !f.register && !f.session_required && f.mechanisms.is_empty());
+    }
+
+    #[test]
+    fn auto_takes_the_strongest_offered_mechanism() {
+        let offered = |list: &[&str]| list.iter().map(|m| m.to_string()).collect::<Vec<_>>();
+        let prosody = offered(&["SCRAM-SHA-1"]);
+        let wasmpp = offered(&["PLAIN", "SCRAM-SHA-1", "SCRAM-SHA-256"]);
+        assert_eq!(choose_mechanism("AUTO", &prosody), Some("SCRAM-SHA-1"));
+        assert_eq!(choose_mechanism("AUTO", &wasmpp), Some("SCRAM-SHA-256"));
+        assert_eq!(choose_mechanism("AUTO", &offered(&["X-OAUTH2"])), None);
+        assert_eq!(choose_mechanism("SCRAM-SHA-256", &prosody), None);
+        assert_eq!(choose_mechanism("PLAIN", &offered(&["plain"])), Some("PLAIN"));
     }
 }
