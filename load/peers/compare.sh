@@ -4,7 +4,10 @@
 # the medians in OUT/summary.txt. Run it on a quiet machine (nothing else
 # compiling) from the repository root after
 #   cargo build --release -p wasmpp -p wasmpp-load && load/peers/peers.sh install
-#   load/peers/compare.sh OUT [wasmpp] [wasmpp-tls] [prosody] [ejabberd]
+#   load/peers/compare.sh OUT [wasmpp] [wasmpp-tls] [chain-share] [prosody] [ejabberd]
+# `chain-share` profiles the server (perf, software clock) during each chat
+# run and reports the share of its CPU samples spent in the plugin chain:
+# WASM code, wasmtime, and wasmpp::plugin (the host side of the imports).
 # QUICK=1 shortens every run to a second, to check the set-up only.
 # Each target starts from empty state. Chat, paced chat, amp and offline
 # share one server process; each idle run gets a fresh process (same
@@ -94,6 +97,26 @@ for target in "$@"; do
 			idle wasmpp-tls "--tls=on --port=15222" "wasmpp_start --tls-required=true" wasmpp_stop "echo \$srv_pid"
 		fi
 		;;
+	chain-share)
+		rm -rf "$out/wasmpp-data"
+		WASMPP_PERFMAP=1 wasmpp_start --tls-required=false
+		"$load" --tls=off --port=15222 register --users=200 --concurrency=20 --duration=300s --quiet >/dev/null
+		for i in $(seq $runs); do
+			"$load" --tls=off --port=15222 chat --pairs=100 --window=10 --body-size=200 --warmup=$warm \
+				--duration=$dur --quiet --json >"$out/chain-share.$i.json" &
+			chat=$!
+			sleep "${warm%s}"
+			perf record -q -F 999 -p "$srv_pid" -o "$out/perf.$i.data" -- sleep "${dur%s}" 2>/dev/null
+			wait $chat
+			share=$(perf report -i "$out/perf.$i.data" --no-children --sort dso,sym 2>/dev/null | awk '
+				/%/ && !/^#/ { p = $1; sub("%", "", p); t += p; if ($0 ~ /JIT|wasm\[|wasmtime|wasmpp::plugin::/) c += p }
+				END { printf "%.1f", 100 * c / t }')
+			line=$(tail -1 "$out/chain-share.$i.json")
+			echo "{\"target\":\"wasmpp\",\"run\":\"chain-share\",\"chain_cpu_share_pct\":$share,${line#\{}" >>"$out/runs.jsonl"
+			echo "chain share $share% of server CPU"
+		done
+		wasmpp_stop
+		;;
 	prosody | ejabberd)
 		port=25222
 		[ "$target" = ejabberd ] && port=25223
@@ -120,6 +143,7 @@ keys = {
     "amp": ["delivered_per_s", "latency_p99_ms", "lost", "bounced"],
     "offline": ["store_per_s", "flush_seconds", "stored", "flushed", "delayed"],
     "idle": ["sessions", "server_rss_per_connection_kib"],
+    "chain-share": ["chain_cpu_share_pct", "delivered_per_s"],
 }
 for (target, run), rs in sorted(runs.items()):
     for k in keys.get(run, []):
