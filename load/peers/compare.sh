@@ -87,13 +87,13 @@ idle() { # target load-options start-command stop-command pid-command
 for target in "$@"; do
 	case $target in
 	wasmpp | wasmpp-tls)
-		rm -rf "$out/wasmpp-data"
 		if [ "$target" = wasmpp ]; then
+			rm -rf "$out/wasmpp-data"
 			wasmpp_start --tls-required=false
 			traffic wasmpp "$srv_pid" "--tls=off --port=15222"
 			wasmpp_stop
 			idle wasmpp "--tls=off --port=15222" "wasmpp_start --tls-required=false" wasmpp_stop "echo \$srv_pid"
-		else
+		else # the accounts of a `wasmpp` target before it are kept
 			idle wasmpp-tls "--tls=on --port=15222" "wasmpp_start --tls-required=true" wasmpp_stop "echo \$srv_pid"
 		fi
 		;;
