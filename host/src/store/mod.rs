@@ -35,7 +35,7 @@ use sqlx::{Executor, migrate::Migrator};
 use offline_writer::OfflineWriter;
 
 pub use amp::{AmpMessage, AmpStore};
-pub use offline::{OfflineLimits, OfflineStore, StoredMessage};
+pub use offline::{Committed, OfflineLimits, OfflineStore, StoredMessage};
 pub use users::{StoredCredentials, UserStore};
 
 /// Ids per `DELETE … IN (…)` of [`Db::delete_ids`].

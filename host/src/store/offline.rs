@@ -4,6 +4,9 @@
 //! rather than loses them). Appends go through the group-commit writer
 //! ([`super::offline_writer`]); reads and deletes use the pool directly.
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use sqlx::Row;
 use tokio::sync::oneshot;
 
@@ -28,6 +31,20 @@ pub struct StoredMessage {
     pub stamp_ms: i64,
     /// The stanza as it was addressed and stamped, serialised.
     pub stanza: Vec<u8>,
+}
+
+/// The outcome of an [`OfflineStore::enqueue`]d message: resolves once it
+/// is committed, or with its own error. The writer answers every append it
+/// took, even when closing; no answer means its runtime is going away.
+#[derive(Debug)]
+pub struct Committed(oneshot::Receiver<Result<(), StoreError>>);
+
+impl Future for Committed {
+    type Output = Result<(), StoreError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx).map(|r| r.unwrap_or(Err(StoreError::Shutdown)))
+    }
 }
 
 /// Offline messages keyed by the recipient's bare JID.
@@ -57,19 +74,26 @@ impl OfflineStore {
         stanza: &[u8],
         limits: OfflineLimits,
     ) -> Result<(), StoreError> {
+        self.enqueue(recipient, sender, stamp_ms, stanza.to_vec(), limits).await?.await
+    }
+
+    /// [`append`](Self::append) in two steps: this returns once the
+    /// message is in the writer's queue (its place in the arrival order is
+    /// then fixed), and the returned [`Committed`] resolves when it is
+    /// stored. A session uses this to go on reading while it waits.
+    pub async fn enqueue(
+        &self,
+        recipient: &str,
+        sender: &str,
+        stamp_ms: i64,
+        stanza: Vec<u8>,
+        limits: OfflineLimits,
+    ) -> Result<Committed, StoreError> {
         let (done, result) = oneshot::channel();
-        let append = Append {
-            recipient: recipient.to_owned(),
-            sender: sender.to_owned(),
-            stamp_ms,
-            stanza: stanza.to_vec(),
-            limits,
-            done,
-        };
+        let append =
+            Append { recipient: recipient.to_owned(), sender: sender.to_owned(), stamp_ms, stanza, limits, done };
         self.db.offline_writer().submit(append).await?;
-        // The writer answers every append it took, even when closing; a
-        // dropped answer means its runtime is going away.
-        result.await.map_err(|_| StoreError::Shutdown)?
+        Ok(Committed(result))
     }
 
     /// Stops taking appends (they fail with `Shutdown`) and returns once
