@@ -95,6 +95,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     wasmpp::reload::on_hangup(server.services.reloader.clone()).context("installing the SIGHUP handler")?;
     shutdown_signal().await;
     tracing::info!("shutting down");
+    // Offline messages already queued are committed before the runtime
+    // goes; their senders were not answered yet, and will not be told
+    // anything that is not true.
+    server.stop_listening();
+    server.services.offline.close().await;
     Ok(())
 }
 

@@ -167,3 +167,58 @@ async fn without_msgoffline_offline_users_bounce_and_disco_drops_the_feature() {
     assert!(err.to_string().contains("service-unavailable"), "{err}");
     assert_eq!(srv.server.services.offline.count("juliet@localhost").await.unwrap(), 0);
 }
+
+/// A burst of messages to an offline account, then a ping, all in one
+/// write: the server reads on while the messages are being stored, yet the
+/// ping's reply comes only after every message before it is stored or
+/// bounced. When it arrives, the store holds exactly the accepted ones and
+/// every refusal (`store-limit=150`) has already arrived, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_comes_after_the_messages_before_it_are_stored_or_bounced() {
+    let srv = server(&["--sess-man/plugins-conf/msgoffline/store-limit=150"]).await;
+    let mut romeo = romeo(&srv).await;
+    for round in 0..3usize {
+        let mut burst = String::new();
+        for i in 0..100 {
+            burst +=
+                &format!("<message to='juliet@localhost' type='chat' id='r{round}-{i}'><body>{i}</body></message>");
+        }
+        let sync = format!("sync{round}");
+        burst += &format!("<iq type='get' id='{sync}' to='{DOMAIN}'><ping xmlns='urn:xmpp:ping'/></iq>");
+        romeo.send_raw(&burst).await.unwrap();
+        let mut bounced = Vec::new();
+        loop {
+            let el = romeo.recv().await.unwrap();
+            if el.name == "iq" && el.attr("id") == Some(sync.as_str()) {
+                assert_eq!(el.attr("type"), Some("result"));
+                break;
+            }
+            assert!(el.attr("type") == Some("error") && el.to_string().contains("queue is full"), "{el}");
+            bounced.push(el.attr("id").unwrap_or_default().to_owned());
+        }
+        let stored = srv.server.services.offline.count("juliet@localhost").await.unwrap();
+        assert_eq!(stored, ((round + 1) * 100).min(150) as u64, "round {round}");
+        let first_refused = 150usize.saturating_sub(round * 100).min(100);
+        let expected: Vec<String> = (first_refused..100).map(|i| format!("r{round}-{i}")).collect();
+        assert_eq!(bounced, expected, "round {round}");
+    }
+    romeo.expect_silence(QUIET).await.unwrap();
+}
+
+/// Messages still being stored when their sender closes the stream are not
+/// lost: the server closes its side only after they are committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_in_flight_at_a_disconnect_are_stored() {
+    let srv = server(&["--sess-man/plugins-conf/msgoffline/store-limit=0"]).await;
+    let mut romeo = romeo(&srv).await;
+    let mut burst = String::new();
+    for i in 0..300 {
+        burst += &format!("<message to='juliet@localhost' type='chat' id='d{i}'><body>{i}</body></message>");
+    }
+    romeo.send_raw(&burst).await.unwrap();
+    romeo.close().await.unwrap();
+    assert_eq!(srv.server.services.offline.count("juliet@localhost").await.unwrap(), 300);
+    let mut juliet = Client::login(srv.addr, DOMAIN, "juliet", "pw", None).await.unwrap();
+    let bodies: Vec<String> = drain(&mut juliet).await.iter().map(body).collect();
+    assert_eq!(bodies, (0..300).map(|i| i.to_string()).collect::<Vec<_>>(), "all, in order");
+}

@@ -11,6 +11,7 @@ use super::reader::{EventReader, ReadError};
 use super::stream::Stream;
 use crate::metrics::ServerMetrics;
 use crate::services::Services;
+use crate::sm::inflight::InFlight;
 use crate::sm::registry::Outbound;
 use crate::sm::{self, Session};
 use crate::xml::{Element, STREAM_CLOSE, StreamEvent};
@@ -43,10 +44,16 @@ pub async fn run(svc: Arc<Services>, stream: Stream, bound: Bound) {
     tokio::pin!(timer);
     let mut pinged_at: Option<Instant> = None;
     let mut pings = 0u64;
+    // Offline stores queued by this session, settled before anything else
+    // it does is written to its client (see `sm::inflight`).
+    let mut inflight = InFlight::default();
     let close = loop {
         tokio::select! {
             // The writer ended: kicked by a conflict, or the socket broke.
             _ = session.tx.closed() => break None,
+            // The oldest queued store is done: count it or bounce it now,
+            // even if the client sends nothing more.
+            result = inflight.oldest(), if !inflight.is_empty() => inflight.finish_oldest(&svc, result).await,
             // XEP-0199 §4.2: a silent client is pinged; one that stays
             // silent after the ping is a dead connection.
             _ = &mut timer, if pinging => {
@@ -72,7 +79,7 @@ pub async fn run(svc: Arc<Services>, stream: Stream, bound: Bound) {
             }
             ev = reader.next_event() => match ev {
                 Ok(StreamEvent::Stanza(el)) => {
-                    if let Err(e) = sm::dispatch(&svc, &session, el).await {
+                    if let Err(e) = sm::dispatch(&svc, &session, &mut inflight, el).await {
                         break Some(Outbound::Close(Some(e)));
                     }
                 }
@@ -86,6 +93,8 @@ pub async fn run(svc: Arc<Services>, stream: Stream, bound: Bound) {
             },
         }
     };
+    // Bounces for refused stores still reach the client before it goes.
+    inflight.settle(&svc).await;
     let departed = svc.registry.unbind(&session.key);
     tracing::info!(jid = %session.key.jid, "session ended");
     // RFC 6121 §4.5.2: clean close or lost connection, contacts hear of it.

@@ -8,8 +8,8 @@ use crate::metrics::MessageStore;
 use crate::services::Services;
 use crate::sm::registry::Outbound;
 use crate::store::StoreError;
-use crate::store::StoredMessage;
 use crate::store::amp::AmpMessage;
+use crate::store::{Committed, StoredMessage};
 use crate::xml::Element;
 use crate::xmpp::datetime::format_ms;
 use crate::xmpp::{Condition, ErrorType, FullJid, Stanza, StanzaError, ns};
@@ -23,19 +23,33 @@ const FLUSH_BATCH: u32 = 256;
 /// sender is told: a full queue is `service-unavailable` with Tigase's
 /// wording; a database failure is a temporary `internal-server-error`.
 pub async fn store(svc: &Services, stanza: &Stanza) -> Result<(), StanzaError> {
+    let committed = submit(svc, stanza).await?;
+    stored(svc, committed.await)
+}
+
+/// The first half of [`store`]: `stanza` takes its place in the offline
+/// writer's queue; the returned [`Committed`] resolves when it is stored,
+/// and [`stored`] turns that into what the sender is told.
+pub async fn submit(svc: &Services, stanza: &Stanza) -> Result<Committed, StanzaError> {
     let (Some(to), Some(from)) = (&stanza.to, &stanza.from) else {
         return Err(StanzaError::new(Condition::BadRequest));
     };
     let result = svc
         .offline
-        .append(
+        .enqueue(
             to.to_bare().as_str(),
             from.to_bare().as_str(),
             svc.clock.now_ms(),
-            &serialise(stanza),
+            serialise(stanza),
             svc.offline_limits,
         )
         .await;
+    result.map_err(store_error)
+}
+
+/// The second half of [`store`]: counts a stored message, or maps the
+/// failure to the sender's error.
+pub fn stored(svc: &Services, result: Result<(), StoreError>) -> Result<(), StanzaError> {
     result.map_err(store_error)?;
     svc.metrics.stored(MessageStore::Offline);
     Ok(())

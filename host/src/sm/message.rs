@@ -3,14 +3,18 @@
 //! the WASM plugin chain decides delivery. The host then performs the
 //! plugins' effects.
 
+use super::inflight::InFlight;
 use super::recipient_exists;
-use crate::plugin::{ChainOutcome, StanzaContext};
-use crate::router;
+use crate::plugin::{ChainOutcome, Effect, StanzaContext};
+use crate::router::{self, offline};
 use crate::services::Services;
 use crate::xmpp::{Condition, Jid, Stanza, StanzaError, ns};
 
-/// Routes one message through the plugin chain.
-pub async fn handle(svc: &Services, mut stanza: Stanza) {
+/// Routes one message through the plugin chain. A message whose whole
+/// outcome is `store-offline` is only queued in the offline writer and
+/// left in `inflight`; every other outcome first settles what is there,
+/// so nothing it writes to the sender overtakes those (see [`InFlight`]).
+pub async fn handle(svc: &Services, inflight: &mut InFlight, mut stanza: Stanza) {
     // RFC 6121 §8.1.1.1: no 'to' means the sender's own bare JID.
     let to = match stanza.to.clone() {
         Some(to) => to,
@@ -21,17 +25,32 @@ pub async fn handle(svc: &Services, mut stanza: Stanza) {
         }
     };
     if !svc.is_local_domain(to.domain().as_str()) {
+        inflight.settle(svc).await;
         return remote(svc, stanza).await;
     }
     if to.node().is_none() {
+        inflight.settle(svc).await;
         return router::bounce(svc, &stanza, StanzaError::new(Condition::ServiceUnavailable)).await;
     }
     let mut ctx = StanzaContext::new(svc.sessions_view.clone(), recipient_exists(svc, &to).await);
     if stanza.el.child("amp", ns::AMP).is_some() {
         ctx.sender_may_see_presence = sender_may_see_presence(svc, &stanza, &to).await;
     }
-    let outcome = svc.plugins.chain().run(stanza, &ctx);
-    router::apply(svc, outcome).await;
+    match svc.plugins.chain().run(stanza, &ctx) {
+        ChainOutcome::Handled(s, effects) if matches!(effects.as_slice(), [Effect::StoreOffline]) => {
+            match offline::submit(svc, &s).await {
+                Ok(committed) => inflight.push(svc, s, committed).await,
+                Err(err) => {
+                    inflight.settle(svc).await;
+                    router::bounce(svc, &s, err).await;
+                }
+            }
+        }
+        outcome => {
+            inflight.settle(svc).await;
+            router::apply(svc, outcome).await;
+        }
+    }
 }
 
 /// XEP-0079 §9 / ruling D15 (STRICT): the sender may learn the addressee's

@@ -4,6 +4,7 @@
 //! unless a plugin claims them.
 
 mod adhoc;
+pub mod inflight;
 mod iq;
 mod message;
 mod presence;
@@ -19,6 +20,7 @@ use crate::services::Services;
 use crate::xml::Element;
 use crate::xmpp::iq as iqs;
 use crate::xmpp::{Jid, Stanza, StanzaKind, StreamCondition, StreamError, ns};
+use inflight::InFlight;
 use registry::{Outbound, OutboundTx, SessionKey};
 use std::cell::RefCell;
 use tracing::Instrument;
@@ -48,11 +50,19 @@ impl Session {
 }
 
 /// Handles one top-level element from a bound client. A stream error ends
-/// the session; everything else is answered on the stanza level.
-pub async fn dispatch(svc: &Services, session: &Session, el: Element) -> Result<(), StreamError> {
+/// the session; everything else is answered on the stanza level. A plain
+/// message to an offline account may be left in `inflight` (see
+/// [`inflight`]); anything else settles those first.
+pub async fn dispatch(
+    svc: &Services,
+    session: &Session,
+    inflight: &mut InFlight,
+    el: Element,
+) -> Result<(), StreamError> {
     let mut stanza = match Stanza::from_element(el) {
         Some(Ok(s)) => s,
         Some(Err((el, err))) => {
+            inflight.settle(svc).await;
             // The addresses cannot be parsed, so reply to the sender directly.
             let mut reply = iqs::error(&el, &err);
             reply.name = el.name.clone();
@@ -74,9 +84,15 @@ pub async fn dispatch(svc: &Services, session: &Session, el: Element) -> Result<
         let deferred = DEFERRED
             .scope(RefCell::new(Vec::new()), async {
                 match stanza.kind {
-                    StanzaKind::Message => message::handle(svc, stanza).await,
-                    StanzaKind::Presence => presence::handle(svc, session, stanza).await,
-                    StanzaKind::Iq => iq::handle(svc, session, stanza).await,
+                    StanzaKind::Message => message::handle(svc, inflight, stanza).await,
+                    StanzaKind::Presence => {
+                        inflight.settle(svc).await;
+                        presence::handle(svc, session, stanza).await
+                    }
+                    StanzaKind::Iq => {
+                        inflight.settle(svc).await;
+                        iq::handle(svc, session, stanza).await
+                    }
                 }
                 DEFERRED.with(RefCell::take)
             })

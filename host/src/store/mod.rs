@@ -13,21 +13,29 @@ mod amp_tests;
 #[cfg(test)]
 mod contract_tests;
 pub mod offline;
+mod offline_counts;
 #[cfg(test)]
 mod offline_tests;
+mod offline_writer;
+#[cfg(test)]
+mod offline_writer_tests;
 pub mod roster;
 pub mod uri;
 pub mod users;
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{Executor, migrate::Migrator};
 
+use offline_writer::OfflineWriter;
+
 pub use amp::{AmpMessage, AmpStore};
-pub use offline::{OfflineLimits, OfflineStore, StoredMessage};
+pub use offline::{Committed, OfflineLimits, OfflineStore, StoredMessage};
 pub use users::{StoredCredentials, UserStore};
 
 /// Ids per `DELETE … IN (…)` of [`Db::delete_ids`].
@@ -92,6 +100,25 @@ impl From<sqlx::Error> for StoreError {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    offline: Arc<OfflineShared>,
+}
+
+/// What every [`OfflineStore`] of one [`Db`] shares: the one writer that
+/// inserts offline messages (started on the first append) and its tally.
+#[derive(Debug, Default)]
+struct OfflineShared {
+    writer: OnceLock<OfflineWriter>,
+    tally: Arc<OfflineTally>,
+}
+
+/// Counters shared by the offline store's handles and its writer task.
+#[derive(Debug, Default)]
+struct OfflineTally {
+    /// Deletions so far: a new value tells the writer that its cached quota
+    /// counts may be high ([`offline_counts`]).
+    deletions: AtomicU64,
+    /// Transactions the writer committed (how well appends are batched).
+    commits: AtomicU64,
 }
 
 impl Db {
@@ -124,7 +151,7 @@ impl Db {
             }
         }
         let pool = options.acquire_timeout(Duration::from_secs(10)).connect(&url).await?;
-        Ok(Db { pool, backend })
+        Ok(Db { pool, backend, offline: Arc::default() })
     }
 
     /// Applies this backend's embedded migrations.
@@ -184,6 +211,27 @@ impl Db {
     /// Rosters and subscription states.
     pub fn roster(&self) -> roster::RosterStore {
         roster::RosterStore::new(self.clone())
+    }
+
+    /// The offline writer of this database handle and its clones, started
+    /// on first use. Its task gets a handle without a writer, so that it
+    /// ends (after draining) when the last handle that can submit is gone.
+    fn offline_writer(&self) -> &OfflineWriter {
+        self.offline.writer.get_or_init(|| {
+            let db = Db { pool: self.pool.clone(), backend: self.backend, offline: Arc::default() };
+            OfflineWriter::spawn(db, self.offline.tally.clone())
+        })
+    }
+
+    /// Notes that offline messages were deleted (see [`offline_counts`]).
+    fn offline_deleted(&self) {
+        self.offline.tally.deletions.fetch_add(1, Ordering::Release);
+    }
+
+    /// Transactions the offline writer committed so far.
+    #[cfg(test)]
+    fn offline_commits(&self) -> u64 {
+        self.offline.tally.commits.load(Ordering::Acquire)
     }
 
     /// The pool, for stores in this module.

@@ -1,10 +1,16 @@
 //! XEP-0160 offline storage: messages for accounts with no available
 //! resource, kept in arrival order and removed only after they have been
 //! handed to the recipient's connection (so a crash in between re-delivers
-//! rather than loses them).
+//! rather than loses them). Appends go through the group-commit writer
+//! ([`super::offline_writer`]); reads and deletes use the pool directly.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use sqlx::Row;
+use tokio::sync::oneshot;
 
+use super::offline_writer::Append;
 use super::{Db, StoreError};
 
 /// Caps on what one recipient may have waiting; 0 means unlimited.
@@ -27,15 +33,26 @@ pub struct StoredMessage {
     pub stanza: Vec<u8>,
 }
 
+/// The outcome of an [`OfflineStore::enqueue`]d message: resolves once it
+/// is committed, or with its own error. The writer answers every append it
+/// took, even when closing; no answer means its runtime is going away.
+#[derive(Debug)]
+pub struct Committed(oneshot::Receiver<Result<(), StoreError>>);
+
+impl Future for Committed {
+    type Output = Result<(), StoreError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx).map(|r| r.unwrap_or(Err(StoreError::Shutdown)))
+    }
+}
+
 /// Offline messages keyed by the recipient's bare JID.
 #[derive(Clone, Debug)]
 pub struct OfflineStore {
     db: Db,
 }
 
-const COUNTS: &str =
-    "SELECT COUNT(*), COUNT(CASE WHEN sender = ? THEN 1 END) FROM offline_messages WHERE recipient = ?";
-const INSERT: &str = "INSERT INTO offline_messages (recipient, sender, stamp_ms, stanza) VALUES (?, ?, ?, ?)";
 const FETCH: &str = "SELECT id, stamp_ms, stanza FROM offline_messages WHERE recipient = ? ORDER BY id LIMIT ?";
 const COUNT: &str = "SELECT COUNT(*) FROM offline_messages WHERE recipient = ?";
 
@@ -44,10 +61,11 @@ impl OfflineStore {
         OfflineStore { db }
     }
 
-    /// Stores a message unless a limit is reached (`QuotaExceeded`).
-    /// Concurrent appends for one recipient may overshoot a limit by the
-    /// number of appends in flight: the check and the insert are separate
-    /// statements, which keeps the common path free of table locks.
+    /// Stores a message unless a limit is reached (`QuotaExceeded`), and
+    /// returns once it is committed. Appends from all callers are queued to
+    /// one writer that commits whatever is waiting in one transaction, in
+    /// arrival order; the limits count every row before this one, including
+    /// those of the same transaction, so they are never overshot.
     pub async fn append(
         &self,
         recipient: &str,
@@ -56,22 +74,32 @@ impl OfflineStore {
         stanza: &[u8],
         limits: OfflineLimits,
     ) -> Result<(), StoreError> {
-        if limits.per_pair > 0 || limits.per_recipient > 0 {
-            let row = sqlx::query(&self.db.sql(COUNTS)).bind(sender).bind(recipient).fetch_one(self.db.pool()).await?;
-            let (total, pair): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
-            let over = |count: i64, limit: u32| limit > 0 && count >= i64::from(limit);
-            if over(pair, limits.per_pair) || over(total, limits.per_recipient) {
-                return Err(StoreError::QuotaExceeded);
-            }
-        }
-        sqlx::query(&self.db.sql(INSERT))
-            .bind(recipient)
-            .bind(sender)
-            .bind(stamp_ms)
-            .bind(stanza)
-            .execute(self.db.pool())
-            .await?;
-        Ok(())
+        self.enqueue(recipient, sender, stamp_ms, stanza.to_vec(), limits).await?.await
+    }
+
+    /// [`append`](Self::append) in two steps: this returns once the
+    /// message is in the writer's queue (its place in the arrival order is
+    /// then fixed), and the returned [`Committed`] resolves when it is
+    /// stored. A session uses this to go on reading while it waits.
+    pub async fn enqueue(
+        &self,
+        recipient: &str,
+        sender: &str,
+        stamp_ms: i64,
+        stanza: Vec<u8>,
+        limits: OfflineLimits,
+    ) -> Result<Committed, StoreError> {
+        let (done, result) = oneshot::channel();
+        let append =
+            Append { recipient: recipient.to_owned(), sender: sender.to_owned(), stamp_ms, stanza, limits, done };
+        self.db.offline_writer().submit(append).await?;
+        Ok(Committed(result))
+    }
+
+    /// Stops taking appends (they fail with `Shutdown`) and returns once
+    /// everything queued before is committed: the last step of a shutdown.
+    pub async fn close(&self) {
+        self.db.offline_writer().close().await;
     }
 
     /// The oldest `max` messages for `recipient`, oldest first.
@@ -85,15 +113,19 @@ impl OfflineStore {
 
     /// Removes delivered messages by id.
     pub async fn delete(&self, ids: &[i64]) -> Result<(), StoreError> {
-        self.db.delete_ids("offline_messages", ids).await
+        let result = self.db.delete_ids("offline_messages", ids).await;
+        self.db.offline_deleted();
+        result
     }
 
     /// Removes everything kept for `recipient` (the account is gone).
     pub async fn delete_all(&self, recipient: &str) -> Result<(), StoreError> {
-        sqlx::query(&self.db.sql("DELETE FROM offline_messages WHERE recipient = ?"))
+        let result = sqlx::query(&self.db.sql("DELETE FROM offline_messages WHERE recipient = ?"))
             .bind(recipient)
             .execute(self.db.pool())
-            .await?;
+            .await;
+        self.db.offline_deleted();
+        result?;
         Ok(())
     }
 
