@@ -40,7 +40,10 @@ async fn connection(tcp: TcpStream, peer: SocketAddr, svc: Arc<Services>) {
     let _open = svc.metrics.connection();
     let mut stream = Stream::new(Box::new(tcp), StreamParser::new(svc.xml_limits));
     let mut domain = String::new();
-    let result = match tokio::time::timeout(NEGOTIATION_TIMEOUT, negotiate(&mut stream, &svc, &mut domain)).await {
+    // Boxed: negotiation (SASL, database queries) needs a large future that
+    // is done with at bind, while this task lives as long as the session.
+    let negotiation = Box::pin(tokio::time::timeout(NEGOTIATION_TIMEOUT, negotiate(&mut stream, &svc, &mut domain)));
+    let result = match negotiation.await {
         Ok(r) => r,
         Err(_) => Err(C2sError::Timeout),
     };
@@ -55,5 +58,20 @@ async fn connection(tcp: TcpStream, peer: SocketAddr, svc: Arc<Services>) {
                 None => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every connection's task is allocated at accept with the size of this
+    /// future and keeps it for the session's life, so what only negotiation
+    /// or a busy stanza needs must not be inline (issue 6: ≤ 12 KiB per idle
+    /// connection; inline negotiation and dispatch made it 8 KiB alone).
+    #[test]
+    fn a_connection_task_is_small() {
+        let size = super::super::future_size(connection);
+        assert!(size <= 1024, "connection future is {size} bytes");
     }
 }

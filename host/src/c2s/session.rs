@@ -24,8 +24,6 @@ use tracing::Instrument;
 
 /// Largest batch of queued stanzas written with one syscall.
 const WRITE_BATCH: usize = 64 * 1024;
-/// A write buffer larger than this is freed after use instead of kept.
-const KEEP_WRITE_CAPACITY: usize = 4 * 1024;
 
 /// Runs the session until either side closes.
 pub async fn run(svc: Arc<Services>, stream: Stream, bound: Bound) {
@@ -72,7 +70,10 @@ pub async fn run(svc: Arc<Services>, stream: Stream, bound: Bound) {
             }
             ev = reader.next_event() => match ev {
                 Ok(StreamEvent::Stanza(el)) => {
-                    if let Err(e) = sm::dispatch(&svc, &session, el).await {
+                    // Boxed: handling a stanza (plugins, database, presence
+                    // fan-out) needs a large future; inline, it would size
+                    // every idle session's task.
+                    if let Err(e) = Box::pin(sm::dispatch(&svc, &session, el)).await {
                         break Some(Outbound::Close(Some(e)));
                     }
                 }
@@ -89,7 +90,8 @@ pub async fn run(svc: Arc<Services>, stream: Stream, bound: Bound) {
     let departed = svc.registry.unbind(&session.key);
     tracing::info!(jid = %session.key.jid, "session ended");
     // RFC 6121 §4.5.2: clean close or lost connection, contacts hear of it.
-    sm::session_ended(&svc, departed).await;
+    // Boxed like `dispatch`: a large future, needed once.
+    Box::pin(sm::session_ended(&svc, departed)).await;
     if let Some(close) = close {
         let _ = session.tx.send(close).await;
     }
@@ -112,8 +114,9 @@ fn ping(session: &Session, n: u64) -> Element {
 /// one write. Ends on `Close`, on a write error, or when every sender is gone.
 /// Counts each stanza as it leaves the queue (`wasmpp_stanzas_sent`).
 async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Outbound>, metrics: Arc<ServerMetrics>) {
-    // Grown on demand and released after a burst: an idle session should
-    // not pin a write buffer (memory per connection).
+    // A batch starts as its first stanza's own bytes (no copy for a lone
+    // stanza) and is dropped once written: an idle session holds no write
+    // buffer (issue 6: memory per idle connection).
     let mut buf = Vec::new();
     let mut acks = Vec::new();
     let mut next = rx.recv().await;
@@ -124,7 +127,11 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Out
             match out {
                 Outbound::Data(d) => {
                     metrics.written(&d);
-                    buf.extend_from_slice(&d);
+                    if buf.is_empty() {
+                        buf = d;
+                    } else {
+                        buf.extend_from_slice(&d);
+                    }
                 }
                 Outbound::Ack(ack) => acks.push(ack),
                 Outbound::Close(err) => {
@@ -145,11 +152,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Out
         if wr.write_all(&buf).await.is_err() || wr.flush().await.is_err() {
             break;
         }
-        if buf.capacity() > KEEP_WRITE_CAPACITY {
-            buf = Vec::new();
-        } else {
-            buf.clear();
-        }
+        buf = Vec::new();
         for ack in acks.drain(..) {
             let _ = ack.send(());
         }
@@ -160,4 +163,21 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Out
         next = rx.recv().await;
     }
     // Dropping `rx` here wakes the reader through `tx.closed()`.
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::future_size;
+    use super::super::stream::Io;
+    use super::*;
+
+    /// The session future lives inline in the connection's task; the
+    /// writer is a task of its own. Both are paid by every idle session.
+    #[test]
+    fn session_futures_are_small() {
+        let run = future_size(run);
+        assert!(run <= 1024, "session::run future is {run} bytes");
+        let writer = future_size(write_loop::<tokio::io::WriteHalf<Box<dyn Io>>>);
+        assert!(writer <= 512, "write_loop future is {writer} bytes");
+    }
 }

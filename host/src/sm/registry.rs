@@ -138,6 +138,9 @@ impl Registry {
             let old_id = old.id;
             self.replaced.lock().expect("registry lock").insert(old_id, old.departed(&bare));
         }
+        // Most accounts bind one resource: room for exactly the sessions
+        // there are, not the four a first push reserves (memory per session).
+        user.sessions.reserve_exact(1);
         user.sessions.push(Entry {
             resource,
             id,
