@@ -115,15 +115,18 @@ impl StreamParser {
         self.buf.extend_from_slice(bytes);
     }
 
-    /// Frees the buffer once every received byte is consumed. Called by a
+    /// Frees the buffers once every received byte is consumed. Called by a
     /// connection about to wait for its next bytes, so that an idle stream
     /// holds no buffer (issue 6: memory per idle connection); a partial
     /// stanza keeps its bytes.
     pub fn release_idle(&mut self) {
-        if self.start == self.buf.len() && self.buf.capacity() > 0 {
-            self.buf = Vec::new();
+        if self.start == self.buf.len() {
+            if self.buf.capacity() > 0 {
+                self.buf = Vec::new();
+            }
             self.framer.shift(self.start);
             self.start = 0;
+            self.builder.release_idle();
         }
     }
 
