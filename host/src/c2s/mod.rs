@@ -26,6 +26,13 @@ pub mod tls;
 use crate::xmpp::{StreamCondition, StreamError};
 use reader::ReadError;
 
+/// The size of the future an async fn returns, known without calling it:
+/// what spawning it as a task allocates for the task's whole life.
+#[cfg(test)]
+fn future_size<A, B, C, F: std::future::Future>(_: impl FnOnce(A, B, C) -> F) -> usize {
+    size_of::<F>()
+}
+
 /// Why a connection ended before or during its session.
 #[derive(Debug, thiserror::Error)]
 pub enum C2sError {

@@ -2,8 +2,11 @@
 //! into the [`StreamParser`], which enforces the size and depth limits.
 
 use crate::xml::{StreamEvent, StreamParser, XmlError};
+use std::cell::Cell;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Instant;
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::{AsyncRead, ReadBuf};
 
 /// Why reading the next event failed.
 #[derive(Debug, thiserror::Error)]
@@ -19,40 +22,61 @@ pub enum ReadError {
     Xml(#[from] XmlError),
 }
 
-/// Bytes read per syscall. Every connection holds one such buffer for its
-/// whole life, so it is sized for memory per idle connection (issue 6:
-/// ≤ 12 KiB each) rather than for bulk transfer; a busy stream just reads
-/// more often.
-const READ_CHUNK: usize = 4 * 1024;
+/// Most bytes taken from the socket per read.
+const READ_CHUNK: usize = 16 * 1024;
+
+thread_local! {
+    /// The read buffer of every connection polled on this thread. A read
+    /// fills it and hands the bytes to the parser within one poll, so no
+    /// connection holds a read buffer while it waits for data: an idle one
+    /// costs nothing here (issue 6: memory per idle connection), and reads
+    /// can be large without multiplying by the number of connections.
+    static CHUNK: Cell<Option<Box<[u8]>>> = const { Cell::new(None) };
+}
 
 /// Reads stream events from `R`, keeping the parser state across reads.
 pub struct EventReader<R> {
     rd: R,
     parser: StreamParser,
-    chunk: Box<[u8]>,
     last_read: Instant,
 }
 
 impl<R: AsyncRead + Unpin> EventReader<R> {
     /// Wraps a reader with a fresh parser.
     pub fn new(rd: R, parser: StreamParser) -> Self {
-        EventReader { rd, parser, chunk: vec![0; READ_CHUNK].into_boxed_slice(), last_read: Instant::now() }
+        EventReader { rd, parser, last_read: Instant::now() }
     }
 
-    /// The next event. Cancel-safe: the only await point is a socket read,
-    /// and bytes are fed to the parser only once they have been read.
+    /// The next event. Cancel-safe: bytes are read and fed to the parser in
+    /// one poll, so dropping the future between polls loses nothing.
     pub async fn next_event(&mut self) -> Result<StreamEvent, ReadError> {
         loop {
             if let Some(ev) = self.parser.next_event()? {
                 return Ok(ev);
             }
-            let n = self.rd.read(&mut self.chunk).await?;
+            // Whatever was read is parsed: the connection may now wait a
+            // long time, so the parser gives back its emptied buffers.
+            self.parser.release_idle();
+            let n = std::future::poll_fn(|cx| self.poll_feed(cx)).await?;
             if n == 0 {
                 return Err(ReadError::Eof);
             }
             self.last_read = Instant::now();
-            self.parser.feed(&self.chunk[..n]);
         }
+    }
+
+    /// One read into this thread's [`CHUNK`], fed to the parser at once.
+    fn poll_feed(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<usize>> {
+        // Taken rather than borrowed: a reader polled from inside another
+        // read (never expected) just gets a buffer of its own.
+        let mut chunk = CHUNK.take().unwrap_or_else(|| vec![0; READ_CHUNK].into_boxed_slice());
+        let mut buf = ReadBuf::new(&mut chunk);
+        let polled = Pin::new(&mut self.rd).poll_read(cx, &mut buf).map_ok(|()| {
+            self.parser.feed(buf.filled());
+            buf.filled().len()
+        });
+        CHUNK.set(Some(chunk));
+        polled
     }
 
     /// When bytes last arrived (whitespace keepalives included): the

@@ -25,85 +25,94 @@ use tracing::Instrument;
 
 /// Largest batch of queued stanzas written with one syscall.
 const WRITE_BATCH: usize = 64 * 1024;
-/// A write buffer larger than this is freed after use instead of kept.
-const KEEP_WRITE_CAPACITY: usize = 4 * 1024;
 
-/// Runs the session until either side closes.
-pub async fn run(svc: Arc<Services>, stream: Stream, bound: Bound) {
+/// Runs the session until either side closes. The set-up runs before the
+/// returned future, which holds only what the session keeps: its task is
+/// paid by every idle connection (issue 6), and an `async fn` would also
+/// store its arguments, the negotiated stream among them.
+pub fn run(svc: Arc<Services>, stream: Stream, bound: Bound) -> impl Future<Output = ()> {
     let Bound { key, tx, rx } = bound;
     let (io, parser) = stream.into_reader().into_parts();
     let (rd, wr) = tokio::io::split(io);
     let writer = tokio::spawn(write_loop(wr, rx, svc.metrics.clone()).in_current_span());
     let mut reader = EventReader::new(rd, parser);
     let session = Session { key, tx };
-    let (interval, timeout) =
-        (Duration::from_secs(svc.config.c2s_ping_interval), Duration::from_secs(svc.config.c2s_ping_timeout));
-    let pinging = !interval.is_zero();
-    // One timer, re-armed only when it fires, so traffic costs no timer work.
-    let timer = tokio::time::sleep(interval);
-    tokio::pin!(timer);
-    let mut pinged_at: Option<Instant> = None;
-    let mut pings = 0u64;
-    // Offline stores queued by this session, settled before anything else
-    // it does is written to its client (see `sm::inflight`).
-    let mut inflight = InFlight::default();
-    let close = loop {
-        tokio::select! {
-            // The writer ended: kicked by a conflict, or the socket broke.
-            _ = session.tx.closed() => break None,
-            // The oldest queued store is done: count it or bounce it now,
-            // even if the client sends nothing more.
-            result = inflight.oldest(), if !inflight.is_empty() => inflight.finish_oldest(&svc, result).await,
-            // XEP-0199 §4.2: a silent client is pinged; one that stays
-            // silent after the ping is a dead connection.
-            _ = &mut timer, if pinging => {
-                let last = Instant::from_std(reader.last_read());
-                match pinged_at {
-                    Some(at) if last > at => {
-                        pinged_at = None;
-                        timer.as_mut().reset(last + interval);
-                    }
-                    Some(_) => {
-                        let e = StreamError::new(StreamCondition::ConnectionTimeout).with_text("no answer to ping");
-                        break Some(Outbound::Close(Some(e)));
-                    }
-                    None if Instant::now() >= last + interval => {
-                        pings += 1;
-                        session.send(&ping(&session, pings)).await;
-                        let now = Instant::now();
-                        pinged_at = Some(now);
-                        timer.as_mut().reset(now + timeout);
-                    }
-                    None => timer.as_mut().reset(last + interval),
+    async move {
+        let (interval, timeout) =
+            (Duration::from_secs(svc.config.c2s_ping_interval), Duration::from_secs(svc.config.c2s_ping_timeout));
+        let pinging = !interval.is_zero();
+        // One timer, re-armed only when it fires, so traffic costs no timer work.
+        let timer = tokio::time::sleep(interval);
+        tokio::pin!(timer);
+        let mut pinged_at: Option<Instant> = None;
+        let mut pings = 0u64;
+        // Offline stores queued by this session, settled before anything else
+        // it does is written to its client (see `sm::inflight`).
+        let mut inflight = InFlight::default();
+        let close = loop {
+            tokio::select! {
+                // The writer ended: kicked by a conflict, or the socket broke.
+                _ = session.tx.closed() => break None,
+                // The oldest queued store is done: count it or bounce it now,
+                // even if the client sends nothing more. Boxed like `dispatch`.
+                result = inflight.oldest(), if !inflight.is_empty() => {
+                    Box::pin(inflight.finish_oldest(&svc, result)).await
                 }
+                // XEP-0199 §4.2: a silent client is pinged; one that stays
+                // silent after the ping is a dead connection.
+                _ = &mut timer, if pinging => {
+                    let last = Instant::from_std(reader.last_read());
+                    match pinged_at {
+                        Some(at) if last > at => {
+                            pinged_at = None;
+                            timer.as_mut().reset(last + interval);
+                        }
+                        Some(_) => {
+                            let e = StreamError::new(StreamCondition::ConnectionTimeout).with_text("no answer to ping");
+                            break Some(Outbound::Close(Some(Box::new(e))));
+                        }
+                        None if Instant::now() >= last + interval => {
+                            pings += 1;
+                            session.send(&ping(&session, pings)).await;
+                            let now = Instant::now();
+                            pinged_at = Some(now);
+                            timer.as_mut().reset(now + timeout);
+                        }
+                        None => timer.as_mut().reset(last + interval),
+                    }
+                }
+                ev = reader.next_event() => match ev {
+                    Ok(StreamEvent::Stanza(el)) => {
+                        // Boxed: handling a stanza (plugins, database, presence
+                        // fan-out) needs a large future; inline, it would size
+                        // every idle session's task.
+                        if let Err(e) = Box::pin(sm::dispatch(&svc, &session, &mut inflight, el)).await {
+                            break Some(Outbound::Close(Some(Box::new(e))));
+                        }
+                    }
+                    Ok(StreamEvent::Close) => break Some(Outbound::Close(None)),
+                    Ok(StreamEvent::Open(_)) => {
+                        let e = StreamError::new(StreamCondition::NotWellFormed).with_text("unexpected stream header");
+                        break Some(Outbound::Close(Some(Box::new(e))));
+                    }
+                    Err(ReadError::Xml(e)) => break Some(Outbound::Close(Some(Box::new(e.to_stream_error())))),
+                    Err(ReadError::Eof | ReadError::Io(_)) => break Some(Outbound::Close(None)),
+                },
             }
-            ev = reader.next_event() => match ev {
-                Ok(StreamEvent::Stanza(el)) => {
-                    if let Err(e) = sm::dispatch(&svc, &session, &mut inflight, el).await {
-                        break Some(Outbound::Close(Some(e)));
-                    }
-                }
-                Ok(StreamEvent::Close) => break Some(Outbound::Close(None)),
-                Ok(StreamEvent::Open(_)) => {
-                    let e = StreamError::new(StreamCondition::NotWellFormed).with_text("unexpected stream header");
-                    break Some(Outbound::Close(Some(e)));
-                }
-                Err(ReadError::Xml(e)) => break Some(Outbound::Close(Some(e.to_stream_error()))),
-                Err(ReadError::Eof | ReadError::Io(_)) => break Some(Outbound::Close(None)),
-            },
+        };
+        // Bounces for refused stores still reach the client before it goes.
+        Box::pin(inflight.settle(&svc)).await;
+        let departed = svc.registry.unbind(&session.key);
+        tracing::info!(jid = %session.key.jid, "session ended");
+        // RFC 6121 §4.5.2: clean close or lost connection, contacts hear of it.
+        // Boxed like `dispatch`: a large future, needed once.
+        Box::pin(sm::session_ended(&svc, departed)).await;
+        if let Some(close) = close {
+            let _ = session.tx.send(close).await;
         }
-    };
-    // Bounces for refused stores still reach the client before it goes.
-    inflight.settle(&svc).await;
-    let departed = svc.registry.unbind(&session.key);
-    tracing::info!(jid = %session.key.jid, "session ended");
-    // RFC 6121 §4.5.2: clean close or lost connection, contacts hear of it.
-    sm::session_ended(&svc, departed).await;
-    if let Some(close) = close {
-        let _ = session.tx.send(close).await;
+        drop(session);
+        let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
     }
-    drop(session);
-    let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
 }
 
 /// The server's XEP-0199 ping to its own client.
@@ -121,8 +130,9 @@ fn ping(session: &Session, n: u64) -> Element {
 /// one write. Ends on `Close`, on a write error, or when every sender is gone.
 /// Counts each stanza as it leaves the queue (`wasmpp_stanzas_sent`).
 async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Outbound>, metrics: Arc<ServerMetrics>) {
-    // Grown on demand and released after a burst: an idle session should
-    // not pin a write buffer (memory per connection).
+    // A batch starts as its first stanza's own bytes (no copy for a lone
+    // stanza) and is dropped once written: an idle session holds no write
+    // buffer (issue 6: memory per idle connection).
     let mut buf = Vec::new();
     let mut acks = Vec::new();
     let mut next = rx.recv().await;
@@ -133,7 +143,11 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Out
             match out {
                 Outbound::Data(d) => {
                     metrics.written(&d);
-                    buf.extend_from_slice(&d);
+                    if buf.is_empty() {
+                        buf = d;
+                    } else {
+                        buf.extend_from_slice(&d);
+                    }
                 }
                 Outbound::Ack(ack) => acks.push(ack),
                 Outbound::Close(err) => {
@@ -154,11 +168,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Out
         if wr.write_all(&buf).await.is_err() || wr.flush().await.is_err() {
             break;
         }
-        if buf.capacity() > KEEP_WRITE_CAPACITY {
-            buf = Vec::new();
-        } else {
-            buf.clear();
-        }
+        buf = Vec::new();
         for ack in acks.drain(..) {
             let _ = ack.send(());
         }
@@ -169,4 +179,21 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<Out
         next = rx.recv().await;
     }
     // Dropping `rx` here wakes the reader through `tx.closed()`.
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::future_size;
+    use super::super::stream::Io;
+    use super::*;
+
+    /// The session future lives inline in the connection's task; the
+    /// writer is a task of its own. Both are paid by every idle session.
+    #[test]
+    fn session_futures_are_small() {
+        let run = future_size(run);
+        assert!(run <= 1280, "session::run future is {run} bytes");
+        let writer = future_size(write_loop::<tokio::io::WriteHalf<Box<dyn Io>>>);
+        assert!(writer <= 512, "write_loop future is {writer} bytes");
+    }
 }

@@ -20,8 +20,10 @@ use tokio::sync::mpsc;
 pub enum Outbound {
     /// Serialised XML to write as is.
     Data(Vec<u8>),
-    /// Close the stream, with a stream error first when given.
-    Close(Option<StreamError>),
+    /// Close the stream, with a stream error first when given. Boxed to
+    /// keep this enum at 24 bytes: every session's queue allocates room
+    /// for 32 of them up front.
+    Close(Option<Box<StreamError>>),
     /// Signal once everything queued before it has been written to the
     /// socket (the offline flush deletes stored messages only then).
     Ack(tokio::sync::oneshot::Sender<()>),
@@ -134,10 +136,13 @@ impl Registry {
             let err = StreamError::new(StreamCondition::Conflict).with_text("Replaced by new connection");
             // The old session may be gone already; its queue may be full. Either
             // way it is unbound from here on, and its writer closes on drop.
-            let _ = old.tx.try_send(Outbound::Close(Some(err)));
+            let _ = old.tx.try_send(Outbound::Close(Some(Box::new(err))));
             let old_id = old.id;
             self.replaced.lock().expect("registry lock").insert(old_id, old.departed(&bare));
         }
+        // Most accounts bind one resource: room for exactly the sessions
+        // there are, not the four a first push reserves (memory per session).
+        user.sessions.reserve_exact(1);
         user.sessions.push(Entry {
             resource,
             id,

@@ -96,3 +96,10 @@ fn reject_policy_refuses_the_second_binding() {
     reg.bind(full("a@x/r"), tx1, ConflictPolicy::Reject).unwrap();
     assert!(reg.bind(full("a@x/r"), tx2, ConflictPolicy::Reject).is_err());
 }
+
+#[test]
+fn a_queue_slot_is_small() {
+    // tokio allocates a session's queue 32 slots at a time, the first
+    // block at bind: 24-byte slots make it 800 bytes instead of 1 KiB.
+    assert!(size_of::<Outbound>() <= 24, "Outbound is {} bytes", size_of::<Outbound>());
+}

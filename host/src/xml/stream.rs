@@ -115,6 +115,21 @@ impl StreamParser {
         self.buf.extend_from_slice(bytes);
     }
 
+    /// Frees the buffers once every received byte is consumed. Called by a
+    /// connection about to wait for its next bytes, so that an idle stream
+    /// holds no buffer (issue 6: memory per idle connection); a partial
+    /// stanza keeps its bytes.
+    pub fn release_idle(&mut self) {
+        if self.start == self.buf.len() {
+            if self.buf.capacity() > 0 {
+                self.buf = Vec::new();
+            }
+            self.framer.shift(self.start);
+            self.start = 0;
+            self.builder.release_idle();
+        }
+    }
+
     /// The next complete event; `Ok(None)` when more bytes are needed. After
     /// an error the stream is unusable and every call returns that error.
     pub fn next_event(&mut self) -> Result<Option<StreamEvent>, XmlError> {
@@ -142,6 +157,12 @@ impl StreamParser {
     /// anything buffered then was sent in the clear after `<starttls/>`.
     pub fn buffered(&self) -> usize {
         self.buf.len() - self.start
+    }
+
+    /// Memory held for received bytes (0 for an idle stream after
+    /// [`StreamParser::release_idle`]).
+    pub fn buffer_capacity(&self) -> usize {
+        self.buf.capacity()
     }
 
     fn advance(&mut self) -> Result<Option<StreamEvent>, XmlError> {

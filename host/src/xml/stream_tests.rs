@@ -13,6 +13,16 @@ const SHORT_HEADER: &str = "<stream:stream xmlns:stream='http://etherx.jabber.or
 /// Feeds `chunks` one by one, draining events after each; stops at the
 /// first error.
 fn run_chunks<'a>(limits: Limits, chunks: impl IntoIterator<Item = &'a [u8]>) -> (Vec<StreamEvent>, Option<XmlError>) {
+    run_chunks_with(limits, chunks, false)
+}
+
+/// [`run_chunks`], optionally releasing idle buffers after each drain as
+/// the connection reader does before it waits for the socket.
+fn run_chunks_with<'a>(
+    limits: Limits,
+    chunks: impl IntoIterator<Item = &'a [u8]>,
+    release: bool,
+) -> (Vec<StreamEvent>, Option<XmlError>) {
     let mut p = StreamParser::new(limits);
     let mut out = Vec::new();
     for chunk in chunks {
@@ -24,18 +34,24 @@ fn run_chunks<'a>(limits: Limits, chunks: impl IntoIterator<Item = &'a [u8]>) ->
                 Err(e) => return (out, Some(e)),
             }
         }
+        if release {
+            p.release_idle();
+        }
     }
     (out, None)
 }
 
 /// The result for `input`, after checking that feeding it whole, byte by
-/// byte, and split in two at every position all give the same result.
+/// byte, and split in two at every position all give the same result, with
+/// and without releasing idle buffers between reads.
 fn run_all_splits(limits: Limits, input: &[u8]) -> (Vec<StreamEvent>, Option<XmlError>) {
     let whole = run_chunks(limits, [input]);
     assert_eq!(run_chunks(limits, input.chunks(1)), whole, "byte by byte");
+    assert_eq!(run_chunks_with(limits, input.chunks(1), true), whole, "byte by byte, releasing");
     for i in 1..input.len() {
         let (a, b) = input.split_at(i);
         assert_eq!(run_chunks(limits, [a, b]), whole, "split at {i}");
+        assert_eq!(run_chunks_with(limits, [a, b], true), whole, "split at {i}, releasing");
     }
     whole
 }
@@ -331,6 +347,28 @@ fn keepalives_leave_nothing_buffered() {
 }
 
 #[test]
+fn an_idle_stream_holds_no_buffer() {
+    let mut p = StreamParser::new(Limits::default());
+    p.feed(format!("{HEADER}<presence/>").as_bytes());
+    assert!(matches!(p.next_event(), Ok(Some(StreamEvent::Open(_)))));
+    assert!(matches!(p.next_event(), Ok(Some(StreamEvent::Stanza(_)))));
+    assert_eq!(p.next_event(), Ok(None));
+    assert!(p.buffer_capacity() > 0);
+    p.release_idle();
+    assert_eq!(p.buffer_capacity(), 0, "everything was consumed");
+    // A partial stanza survives the release, and the stream goes on.
+    p.feed(b"<message to='juliet@example.com'><bo");
+    assert_eq!(p.next_event(), Ok(None));
+    p.release_idle();
+    assert_eq!(p.buffered(), 36, "the partial stanza is kept");
+    p.feed(b"dy>hi</body></message>");
+    let Ok(Some(StreamEvent::Stanza(el))) = p.next_event() else { panic!("the stanza completes") };
+    assert_eq!(el.child("body", ns::CLIENT).map(|b| b.text()), Some("hi".into()));
+    p.release_idle();
+    assert_eq!(p.buffer_capacity(), 0);
+}
+
+#[test]
 fn reset_starts_a_new_stream() {
     let mut p = StreamParser::new(Limits::default());
     p.feed(format!("{HEADER}<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>").as_bytes());
@@ -369,8 +407,8 @@ fn header_without_reset_is_a_stanza_in_the_stream_namespace() {
 fn a_long_session_compacts_the_buffer() {
     let stanza = "<message to='romeo@example.net'><body>wherefore art thou</body></message> ";
     let data = format!("{HEADER}{}{STREAM_CLOSE}", stanza.repeat(1500));
-    for chunk_len in [3, 997, 8200] {
-        let (events, err) = run_chunks(Limits::default(), data.as_bytes().chunks(chunk_len));
+    for (chunk_len, release) in [(3, false), (997, false), (8200, false), (3, true), (997, true), (8200, true)] {
+        let (events, err) = run_chunks_with(Limits::default(), data.as_bytes().chunks(chunk_len), release);
         assert_eq!(err, None, "chunks of {chunk_len}");
         assert_eq!(events.len(), 1502, "chunks of {chunk_len}");
         assert!(events[1..1501].iter().all(|e| matches!(e, StreamEvent::Stanza(m) if m.is("message", ns::CLIENT))));

@@ -4,7 +4,8 @@
 //!
 //! quick-xml does the tokenising; namespace resolution is ours, so that the
 //! stream header's declarations can be the outer scope of every stanza.
-//! The builder's stacks live across stanzas to avoid re-allocating them.
+//! The builder's stacks live across the stanzas of one read, and are freed
+//! when the stream waits for more bytes.
 
 use super::chars::{check_chars, push_ref, split_qname, unescape_attr};
 use super::error::XmlError;
@@ -30,6 +31,20 @@ fn utf8(bytes: &[u8]) -> Result<&str, XmlError> {
 impl Builder {
     pub(crate) fn new(scope: Scope, max_depth: usize) -> Self {
         Builder { scope, max_depth, stack: Vec::new(), marks: Vec::new(), text: String::new() }
+    }
+
+    /// Frees the scratch space of the last element, for a stream about to
+    /// sit idle (the base scope stays: it is the stream's).
+    pub(crate) fn release_idle(&mut self) {
+        if self.stack.capacity() > 0 {
+            self.stack = Vec::new();
+        }
+        if self.marks.capacity() > 0 {
+            self.marks = Vec::new();
+        }
+        if self.text.capacity() > 0 {
+            self.text = String::new();
+        }
     }
 
     /// Parses the stream header start tag (`<stream:stream ...>` or the
