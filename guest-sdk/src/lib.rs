@@ -32,7 +32,8 @@
 //! cover is refused (the stanza goes on as if the plugin had passed).
 //!
 //! # Layout
-//! - [`stanza`]: the borrowed [`Stanza`] and its accessors.
+//! - [`stanza`]: the borrowed [`Stanza`] and its accessors; [`packed`] reads
+//!   the packed attributes of [`Stanza::child_attrs`].
 //! - [`sessions`], [`log`], [`server`] (clock, configuration),
 //!   [`amp_conditions`] (custom XEP-0079 conditions): the other host imports.
 //! - [`types`]: the plain WIT types, re-exported with helper constructors.
@@ -48,6 +49,7 @@ pub mod condition;
 mod host;
 pub mod log;
 pub mod offline;
+pub mod packed;
 pub mod routing;
 pub mod server;
 pub mod sessions;
@@ -60,7 +62,7 @@ pub use condition::AmpCondition;
 pub use stanza::Stanza;
 pub use types::{
     Capability, Condition, ConditionInfo, DeliverValue, Denied, Disposition, Effect, ElementView, ErrorType, KeptFate,
-    LeafView, Manifest, MessageInfo, MessageType, Recheck, ResourceInfo, StanzaError, StanzaKind, Verdict,
+    LeafView, Manifest, MessageInfo, MessageType, PackedAttrs, Recheck, ResourceInfo, StanzaError, StanzaKind, Verdict,
 };
 
 /// Generated bindings; not part of the API (used by [`export_plugin!`]).

@@ -5,7 +5,7 @@
 //! over [`Stanza::to_xml`].
 
 use crate::host::stanza as wit;
-use crate::types::{ElementView, MessageType, StanzaKind};
+use crate::types::{ElementView, MessageType, PackedAttrs, StanzaKind};
 
 /// Read access to the host-owned stanza for the duration of one `process`
 /// call. It cannot be kept: the host takes it back when the call returns.
@@ -72,6 +72,16 @@ impl<'a> Stanza<'a> {
     /// namespace `ns`, e.g. XEP-0079's `<amp>` with its `<rule/>`s.
     pub fn child_element(&self, name: &str, ns: &str) -> Option<ElementView> {
         self.inner.child_element(name, ns)
+    }
+
+    /// The attributes of the first direct child `name` in namespace `ns` and
+    /// of its own children named `children` in that namespace, e.g.
+    /// XEP-0079's `<amp>` and its `<rule/>`s: three copies across the
+    /// boundary where [`Stanza::child_element`] makes one per string. Other
+    /// children and all text are left out; read it with
+    /// [`PackedAttrs::elements`].
+    pub fn child_attrs(&self, name: &str, ns: &str, children: &str) -> Option<PackedAttrs> {
+        self.inner.child_attrs(name, ns, children)
     }
 
     /// The `<body/>` text in `jabber:client` (RFC 6121 §5.2.3).

@@ -14,7 +14,7 @@ use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
 
 use crate::stanza::JABBER_CLIENT;
-use crate::types::{ElementView, LeafView, MessageInfo, MessageType, StanzaKind};
+use crate::types::{ElementView, LeafView, MessageInfo, MessageType, PackedAttrs, StanzaKind};
 
 /// A stanza parsed from literal XML, standing in for the one the server
 /// lends a plugin. Make one with [`MockStanza::parse`] and get the
@@ -132,6 +132,15 @@ impl MockStanza {
                 .elements()
                 .map(|c| LeafView { name: c.name.clone(), ns: c.ns.clone(), attrs: c.attrs.clone(), text: c.text() })
                 .collect(),
+        })
+    }
+
+    pub(crate) fn child_attrs(&self, name: &str, ns: &str, children: &str) -> Option<PackedAttrs> {
+        self.root.child(name, ns).map(|el| {
+            let selected = el.elements().filter(|c| c.name == children && c.ns == el.ns);
+            PackedAttrs::pack(
+                std::iter::once(el).chain(selected).map(|e| e.attrs.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+            )
         })
     }
 
@@ -365,6 +374,18 @@ mod tests {
         assert_eq!(amp.children[0].attrs[2], ("action".to_owned(), "drop".to_owned()));
         assert_eq!(amp.children[1].text, "xz");
         assert_eq!(m.to_xml().matches("xmlns=").count(), 3, "{}", m.to_xml());
+        let packed = s.child_attrs("amp", AMP, "rule").expect("amp");
+        let got: Vec<Vec<(&str, &str)>> = packed.elements().map(|e| e.attrs().collect()).collect();
+        assert_eq!(
+            got,
+            [
+                vec![("per-hop", "true")],
+                vec![("condition", "deliver"), ("value", "stored"), ("action", "drop")],
+                vec![]
+            ]
+        );
+        assert_eq!(s.child_attrs("amp", AMP, "other").map(|p| p.counts), Some(vec![1]));
+        assert!(s.child_attrs("amp", JABBER_CLIENT, "rule").is_none());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use super::bindings::{kind_to_wit, message_type_to_wit, wit, xmpp};
 use super::capability::{self, Capabilities, Capability, Denials};
 use super::limits::MemoryCap;
-use super::views::{element_view, message_info, write_element};
+use super::views::{element_view, message_info, packed_attrs, write_element};
 use super::{PluginEnv, SessionView, StanzaContext};
 use crate::xml::Element;
 use crate::xmpp::{BareJid, Stanza, StanzaKind};
@@ -216,6 +216,16 @@ impl xmpp::sm::stanza::HostStanza for State {
         ns: String,
     ) -> wasmtime::Result<Option<wit::ElementView>> {
         Ok(self.stanza(&s)?.el.child(&name, &ns).map(element_view))
+    }
+
+    fn child_attrs(
+        &mut self,
+        s: Resource<StanzaSlot>,
+        name: String,
+        ns: String,
+        children: String,
+    ) -> wasmtime::Result<Option<wit::PackedAttrs>> {
+        Ok(self.stanza(&s)?.el.child(&name, &ns).map(|el| packed_attrs(el, &children)))
     }
 
     fn to_xml(&mut self, s: Resource<StanzaSlot>) -> wasmtime::Result<String> {

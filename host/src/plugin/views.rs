@@ -1,5 +1,5 @@
 //! What plugins see of a stanza besides single accessors: the two-level
-//! `element-view`, the `to-xml` escape hatch, and the narrow `message-info`
+//! `element-view`, the packed attributes of `child-attrs`, the `to-xml` escape hatch, and the narrow `message-info`
 //! custom AMP conditions get.
 
 use super::bindings::{message_type_to_wit, wit};
@@ -43,6 +43,27 @@ pub(super) fn element_view(el: &Element) -> wit::ElementView {
     }
 }
 
+/// The attributes of `el` and of its children `children` in `el`'s
+/// namespace, packed for the `child-attrs` accessor: three copies into the
+/// guest however many attributes there are.
+pub(super) fn packed_attrs(el: &Element, children: &str) -> wit::PackedAttrs {
+    let selected = el.children.iter().filter_map(|c| match c {
+        Node::Element(c) if c.name == children && c.ns == el.ns => Some(c),
+        _ => None,
+    });
+    let mut packed = wit::PackedAttrs { text: String::new(), ends: Vec::new(), counts: Vec::new() };
+    for e in std::iter::once(el).chain(selected) {
+        packed.counts.push(u32::try_from(e.attrs.len()).unwrap_or(u32::MAX));
+        for (k, v) in &e.attrs {
+            for s in [k.as_str(), v.as_str()] {
+                packed.text.push_str(s);
+                packed.ends.push(u32::try_from(packed.text.len()).unwrap_or(u32::MAX));
+            }
+        }
+    }
+    packed
+}
+
 /// Serialises `el` for the `to-xml` escape hatch, declaring a namespace only
 /// where it differs from the parent's (the tree stores resolved names).
 pub(super) fn write_element(el: &Element, parent_ns: &str, out: &mut String) {
@@ -80,6 +101,20 @@ pub(super) fn write_element(el: &Element, parent_ns: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packed_attrs_keep_order_and_select_children() {
+        let amp = Element::new("amp", "urn:amp")
+            .with_attr("per-hop", "true")
+            .with_child(Element::new("rule", "urn:amp").with_attr("condition", "deliver").with_attr("value", "<&>"))
+            .with_child(Element::new("rule", "urn:other").with_attr("x", "1"))
+            .with_child(Element::new("other", "urn:amp").with_attr("y", "2"))
+            .with_child(Element::new("rule", "urn:amp"));
+        let p = packed_attrs(&amp, "rule");
+        assert_eq!(p.text, "per-hoptrueconditiondelivervalue<&>");
+        assert_eq!(p.ends, [7, 11, 20, 27, 32, 35]);
+        assert_eq!(p.counts, [1, 2, 0]);
+    }
 
     #[test]
     fn to_xml_declares_namespaces_once_and_escapes() {
