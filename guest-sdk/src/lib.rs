@@ -37,6 +37,7 @@
 //! - [`sessions`], [`log`], [`server`] (clock, configuration),
 //!   [`amp_conditions`] (custom XEP-0079 conditions): the other host imports.
 //! - [`types`]: the plain WIT types, re-exported with helper constructors.
+//! - [`arena`]: an opt-in per-call bump allocator for allocation-heavy plugins.
 //! - [`routing`]: RFC 6121 §8.5 routing decisions shared by delivery plugins.
 //! - [`offline`]: XEP-0160 storage policy shared by storing plugins.
 //! - [`condition`]: the other world, a custom XEP-0079 condition
@@ -45,6 +46,7 @@
 #![warn(missing_docs)]
 
 pub mod amp_conditions;
+pub mod arena;
 pub mod condition;
 mod host;
 pub mod log;
