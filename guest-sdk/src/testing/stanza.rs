@@ -144,6 +144,40 @@ impl MockStanza {
         })
     }
 
+    pub(crate) fn child_copy(
+        &self,
+        name: &str,
+        ns: &str,
+        children: &str,
+        drop: &[String],
+        add: &[(String, String)],
+    ) -> Option<String> {
+        let el = self.root.child(name, ns)?;
+        let mut copy = Element { name: el.name.clone(), ns: el.ns.clone(), attrs: Vec::new(), children: Vec::new() };
+        copy.attrs.extend(el.attrs.iter().filter(|(k, _)| !drop.contains(k)).cloned());
+        for (k, v) in add {
+            assert!(
+                !k.is_empty() && k.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_')),
+                "child_copy: the host traps on the attribute name {k:?}"
+            );
+            match copy.attrs.iter_mut().find(|(n, _)| n == k) {
+                Some(slot) => slot.1 = v.clone(),
+                None => copy.attrs.push((k.clone(), v.clone())),
+            }
+        }
+        copy.children.extend(el.elements().filter(|c| c.name == children && c.ns == el.ns).map(|c| {
+            Node::Element(Element {
+                name: c.name.clone(),
+                ns: c.ns.clone(),
+                attrs: c.attrs.clone(),
+                children: Vec::new(),
+            })
+        }));
+        let mut out = String::new();
+        copy.write(&mut out, "");
+        Some(out)
+    }
+
     pub(crate) fn to_xml(&self) -> String {
         let mut out = String::new();
         self.root.write(&mut out, "");
@@ -386,6 +420,15 @@ mod tests {
         );
         assert_eq!(s.child_attrs("amp", AMP, "other").map(|p| p.counts), Some(vec![1]));
         assert!(s.child_attrs("amp", JABBER_CLIENT, "rule").is_none());
+        let copy = s.child_copy("amp", AMP, "rule", &["per-hop".to_owned()], &[("to".to_owned(), "c@d".to_owned())]);
+        assert_eq!(
+            copy.as_deref(),
+            Some(
+                "<amp xmlns=\"http://jabber.org/protocol/amp\" to=\"c@d\">\
+                 <rule condition=\"deliver\" value=\"stored\" action=\"drop\"/><rule/></amp>"
+            )
+        );
+        assert!(s.child_copy("amp", JABBER_CLIENT, "rule", &[], &[]).is_none());
     }
 
     #[test]

@@ -200,7 +200,7 @@ fn with_rules(stanza: &Stanza, amp: Node, bare: &str, to_resource: Option<&str>,
     // D9: the recipient's copy carries `from`/`to` on its `<amp>`.
     match disposition {
         Disposition::Direct(resources) => {
-            effects.push(Effect::ReplaceChild(request.delivered_copy_xml(&env.from, &env.to)));
+            effects.push(Effect::ReplaceChild(delivered_copy(stanza, &request, &env)));
             effects.extend(deliveries(bare, &resources));
         }
         Disposition::Stored => {
@@ -224,6 +224,18 @@ fn with_rules(stanza: &Stanza, amp: Node, bare: &str, to_resource: Option<&str>,
         }
     }
     verdict(effects)
+}
+
+/// D9: the recipient's `<amp>`, every rule kept. The host builds it from
+/// the stanza's own (validation kept all of it but `status`/`from`/`to`),
+/// so it needs no XML written here nor parsed there; the request's own
+/// serialisation is the same element, should the host not answer.
+fn delivered_copy(stanza: &Stanza, request: &AmpRequest, env: &Envelope) -> String {
+    let drop = ["status".to_owned(), "from".to_owned(), "to".to_owned()];
+    let add = [("from".to_owned(), env.from.clone()), ("to".to_owned(), env.to.clone())];
+    stanza
+        .child_copy("amp", ns::AMP, "rule", &drop, &add)
+        .unwrap_or_else(|| request.delivered_copy_xml(&env.from, &env.to))
 }
 
 /// An AMP message for another server (R13: this is the sender's edge
