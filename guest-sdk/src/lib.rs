@@ -32,10 +32,12 @@
 //! cover is refused (the stanza goes on as if the plugin had passed).
 //!
 //! # Layout
-//! - [`stanza`]: the borrowed [`Stanza`] and its accessors.
+//! - [`stanza`]: the borrowed [`Stanza`] and its accessors; [`packed`] reads
+//!   the packed attributes of [`Stanza::child_attrs`].
 //! - [`sessions`], [`log`], [`server`] (clock, configuration),
 //!   [`amp_conditions`] (custom XEP-0079 conditions): the other host imports.
 //! - [`types`]: the plain WIT types, re-exported with helper constructors.
+//! - [`arena`]: an opt-in per-call bump allocator for allocation-heavy plugins.
 //! - [`routing`]: RFC 6121 §8.5 routing decisions shared by delivery plugins.
 //! - [`offline`]: XEP-0160 storage policy shared by storing plugins.
 //! - [`condition`]: the other world, a custom XEP-0079 condition
@@ -44,10 +46,12 @@
 #![warn(missing_docs)]
 
 pub mod amp_conditions;
+pub mod arena;
 pub mod condition;
 mod host;
 pub mod log;
 pub mod offline;
+pub mod packed;
 pub mod routing;
 pub mod server;
 pub mod sessions;
@@ -60,7 +64,7 @@ pub use condition::AmpCondition;
 pub use stanza::Stanza;
 pub use types::{
     Capability, Condition, ConditionInfo, DeliverValue, Denied, Disposition, Effect, ElementView, ErrorType, KeptFate,
-    LeafView, Manifest, MessageInfo, MessageType, Recheck, ResourceInfo, StanzaError, StanzaKind, Verdict,
+    LeafView, Manifest, MessageInfo, MessageType, PackedAttrs, Recheck, ResourceInfo, StanzaError, StanzaKind, Verdict,
 };
 
 /// Generated bindings; not part of the API (used by [`export_plugin!`]).

@@ -5,7 +5,7 @@
 //! over [`Stanza::to_xml`].
 
 use crate::host::stanza as wit;
-use crate::types::{ElementView, MessageType, StanzaKind};
+use crate::types::{ElementView, MessageType, PackedAttrs, StanzaKind};
 
 /// Read access to the host-owned stanza for the duration of one `process`
 /// call. It cannot be kept: the host takes it back when the call returns.
@@ -72,6 +72,35 @@ impl<'a> Stanza<'a> {
     /// namespace `ns`, e.g. XEP-0079's `<amp>` with its `<rule/>`s.
     pub fn child_element(&self, name: &str, ns: &str) -> Option<ElementView> {
         self.inner.child_element(name, ns)
+    }
+
+    /// The attributes of the first direct child `name` in namespace `ns` and
+    /// of its own children named `children` in that namespace, e.g.
+    /// XEP-0079's `<amp>` and its `<rule/>`s: three copies across the
+    /// boundary where [`Stanza::child_element`] makes one per string. Other
+    /// children and all text are left out; read it with
+    /// [`PackedAttrs::elements`].
+    pub fn child_attrs(&self, name: &str, ns: &str, children: &str) -> Option<PackedAttrs> {
+        self.inner.child_attrs(name, ns, children)
+    }
+
+    /// The first direct child `name` in namespace `ns`, serialised by the
+    /// host with only its children named `children` in that namespace (each
+    /// emptied), without the attributes in `drop` and with `add` appended
+    /// (each an NCName of letters, digits, `-`, `.`, `_`, with a value XML
+    /// can carry; anything else traps). Returned unchanged in this call's
+    /// [`Effect::ReplaceChild`](crate::Effect::ReplaceChild), the host uses
+    /// the element it built instead of parsing the string: XEP-0079's
+    /// delivered `<amp>` costs neither side any XML work.
+    pub fn child_copy(
+        &self,
+        name: &str,
+        ns: &str,
+        children: &str,
+        drop: &[String],
+        add: &[(String, String)],
+    ) -> Option<String> {
+        self.inner.child_copy(name, ns, children, drop, add)
     }
 
     /// The `<body/>` text in `jabber:client` (RFC 6121 §5.2.3).

@@ -8,8 +8,8 @@ use crate::__bindings::xmpp::sm::types as wit;
 
 pub use wit::{
     Capability, ConditionInfo, DeliverValue, Denied, Disposition, Effect, ElementView, ErrorCondition as Condition,
-    ErrorType, KeptFate, LeafView, Manifest, MessageInfo, MessageType, Recheck, ResourceInfo, StanzaError, StanzaKind,
-    Verdict,
+    ErrorType, KeptFate, LeafView, Manifest, MessageInfo, MessageType, PackedAttrs, Recheck, ResourceInfo, StanzaError,
+    StanzaKind, Verdict,
 };
 
 impl Capability {

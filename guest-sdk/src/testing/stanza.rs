@@ -14,7 +14,7 @@ use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
 
 use crate::stanza::JABBER_CLIENT;
-use crate::types::{ElementView, LeafView, MessageInfo, MessageType, StanzaKind};
+use crate::types::{ElementView, LeafView, MessageInfo, MessageType, PackedAttrs, StanzaKind};
 
 /// A stanza parsed from literal XML, standing in for the one the server
 /// lends a plugin. Make one with [`MockStanza::parse`] and get the
@@ -133,6 +133,49 @@ impl MockStanza {
                 .map(|c| LeafView { name: c.name.clone(), ns: c.ns.clone(), attrs: c.attrs.clone(), text: c.text() })
                 .collect(),
         })
+    }
+
+    pub(crate) fn child_attrs(&self, name: &str, ns: &str, children: &str) -> Option<PackedAttrs> {
+        self.root.child(name, ns).map(|el| {
+            let selected = el.elements().filter(|c| c.name == children && c.ns == el.ns);
+            PackedAttrs::pack(
+                std::iter::once(el).chain(selected).map(|e| e.attrs.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+            )
+        })
+    }
+
+    pub(crate) fn child_copy(
+        &self,
+        name: &str,
+        ns: &str,
+        children: &str,
+        drop: &[String],
+        add: &[(String, String)],
+    ) -> Option<String> {
+        let el = self.root.child(name, ns)?;
+        let mut copy = Element { name: el.name.clone(), ns: el.ns.clone(), attrs: Vec::new(), children: Vec::new() };
+        copy.attrs.extend(el.attrs.iter().filter(|(k, _)| !drop.contains(k)).cloned());
+        for (k, v) in add {
+            assert!(
+                !k.is_empty() && k.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_')),
+                "child_copy: the host traps on the attribute name {k:?}"
+            );
+            match copy.attrs.iter_mut().find(|(n, _)| n == k) {
+                Some(slot) => slot.1 = v.clone(),
+                None => copy.attrs.push((k.clone(), v.clone())),
+            }
+        }
+        copy.children.extend(el.elements().filter(|c| c.name == children && c.ns == el.ns).map(|c| {
+            Node::Element(Element {
+                name: c.name.clone(),
+                ns: c.ns.clone(),
+                attrs: c.attrs.clone(),
+                children: Vec::new(),
+            })
+        }));
+        let mut out = String::new();
+        copy.write(&mut out, "");
+        Some(out)
     }
 
     pub(crate) fn to_xml(&self) -> String {
@@ -365,6 +408,27 @@ mod tests {
         assert_eq!(amp.children[0].attrs[2], ("action".to_owned(), "drop".to_owned()));
         assert_eq!(amp.children[1].text, "xz");
         assert_eq!(m.to_xml().matches("xmlns=").count(), 3, "{}", m.to_xml());
+        let packed = s.child_attrs("amp", AMP, "rule").expect("amp");
+        let got: Vec<Vec<(&str, &str)>> = packed.elements().map(|e| e.attrs().collect()).collect();
+        assert_eq!(
+            got,
+            [
+                vec![("per-hop", "true")],
+                vec![("condition", "deliver"), ("value", "stored"), ("action", "drop")],
+                vec![]
+            ]
+        );
+        assert_eq!(s.child_attrs("amp", AMP, "other").map(|p| p.counts), Some(vec![1]));
+        assert!(s.child_attrs("amp", JABBER_CLIENT, "rule").is_none());
+        let copy = s.child_copy("amp", AMP, "rule", &["per-hop".to_owned()], &[("to".to_owned(), "c@d".to_owned())]);
+        assert_eq!(
+            copy.as_deref(),
+            Some(
+                "<amp xmlns=\"http://jabber.org/protocol/amp\" to=\"c@d\">\
+                 <rule condition=\"deliver\" value=\"stored\" action=\"drop\"/><rule/></amp>"
+            )
+        );
+        assert!(s.child_copy("amp", JABBER_CLIENT, "rule", &[], &[]).is_none());
     }
 
     #[test]

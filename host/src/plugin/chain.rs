@@ -10,7 +10,7 @@ use super::StanzaContext;
 use super::bindings::{error_from_wit, kind_to_wit, wit};
 use super::capability::{self, Capabilities, Capability, Denials};
 use super::metrics::{Entry, ErrorKind, FaultKind, PluginCounters, VerdictKind};
-use super::pool::{Fault, Pool, Warm};
+use super::pool::{Fault, Pool, Prebuilt, Warm};
 use crate::xml::Element;
 use crate::xmpp::{FullJid, Stanza, StanzaError, StanzaKind, ns};
 use std::sync::Arc;
@@ -173,7 +173,7 @@ impl Loaded {
     }
 
     /// One `process` call, with the instance checked out for exactly its duration.
-    fn call(&self, stanza: Stanza, ctx: &StanzaContext) -> (Stanza, Result<wit::Verdict, Fault>) {
+    fn call(&self, stanza: Stanza, ctx: &StanzaContext) -> (Stanza, Result<(wit::Verdict, Prebuilt), Fault>) {
         self.with_instance(Entry::Process, stanza, |warm, s, ticks| warm.process(s, ctx, ticks))
     }
 
@@ -271,18 +271,20 @@ impl PluginChain {
         for plugin in self.plugins.iter().filter(|p| p.handles(kind)) {
             let (back, result) = plugin.call(stanza, ctx);
             stanza = back;
-            let verdict = match result {
-                Ok(verdict) => verdict,
+            let (verdict, mut prebuilt) = match result {
+                Ok(answer) => answer,
                 Err(fault) => return faulted(stanza, &plugin.info, fault.error),
             };
             plugin.counters.verdict(verdict_kind(&verdict));
             match verdict {
                 wit::Verdict::Pass => continue,
-                wit::Verdict::PassWith(effects) => match convert_effects(effects, &plugin.id, plugin.info.granted) {
-                    Ok(effects) => after.extend(effects),
-                    Err(Refusal::Denied(capability)) => plugin.denied(capability),
-                    Err(Refusal::Broken(error)) => return plugin.refused(stanza, error),
-                },
+                wit::Verdict::PassWith(effects) => {
+                    match convert_effects(effects, &plugin.id, plugin.info.granted, &mut prebuilt) {
+                        Ok(effects) => after.extend(effects),
+                        Err(Refusal::Denied(capability)) => plugin.denied(capability),
+                        Err(Refusal::Broken(error)) => return plugin.refused(stanza, error),
+                    }
+                }
                 wit::Verdict::Drop if after.is_empty() => return ChainOutcome::Dropped,
                 wit::Verdict::Drop => return ChainOutcome::Handled(stanza, after),
                 wit::Verdict::Bounce(e) if after.is_empty() => return ChainOutcome::Bounce(stanza, error_from_wit(e)),
@@ -291,14 +293,16 @@ impl PluginChain {
                     effects.append(&mut after);
                     return ChainOutcome::Handled(stanza, effects);
                 }
-                wit::Verdict::Handled(effects) => match convert_effects(effects, &plugin.id, plugin.info.granted) {
-                    Ok(mut effects) => {
-                        effects.append(&mut after);
-                        return ChainOutcome::Handled(stanza, effects);
+                wit::Verdict::Handled(effects) => {
+                    match convert_effects(effects, &plugin.id, plugin.info.granted, &mut prebuilt) {
+                        Ok(mut effects) => {
+                            effects.append(&mut after);
+                            return ChainOutcome::Handled(stanza, effects);
+                        }
+                        Err(Refusal::Denied(capability)) => plugin.denied(capability),
+                        Err(Refusal::Broken(error)) => return plugin.refused(stanza, error),
                     }
-                    Err(Refusal::Denied(capability)) => plugin.denied(capability),
-                    Err(Refusal::Broken(error)) => return plugin.refused(stanza, error),
-                },
+                }
             }
         }
         ChainOutcome::Unhandled(stanza, after)
@@ -353,7 +357,15 @@ enum Refusal {
 /// no part performed. Then a delivery target that is not a full JID, or
 /// XML that is not a stanza, is a broken plugin, not a routing decision:
 /// it is treated like a trap.
-fn convert_effects(effects: Vec<wit::Effect>, owner: &Arc<str>, granted: Capabilities) -> Result<Vec<Effect>, Refusal> {
+///
+/// A `replace-child` whose XML is the call's last `child-copy` answer takes
+/// the element the host built for it (`prebuilt`) instead of parsing it.
+fn convert_effects(
+    effects: Vec<wit::Effect>,
+    owner: &Arc<str>,
+    granted: Capabilities,
+    prebuilt: &mut Prebuilt,
+) -> Result<Vec<Effect>, Refusal> {
     if let Some(missing) = effects.iter().filter_map(capability::required_by).find(|c| !granted.contains(*c)) {
         return Err(Refusal::Denied(missing));
     }
@@ -367,7 +379,10 @@ fn convert_effects(effects: Vec<wit::Effect>, owner: &Arc<str>, granted: Capabil
             wit::Effect::StoreOffline => Ok(Effect::StoreOffline),
             wit::Effect::FlushOffline => Ok(Effect::FlushOffline),
             wit::Effect::Send(xml) => built_stanza(&xml).map(Effect::Send),
-            wit::Effect::ReplaceChild(xml) => parse_child(&xml).map(Effect::ReplaceChild),
+            wit::Effect::ReplaceChild(xml) => match prebuilt.take_if(|(built, _)| *built == xml) {
+                Some((_, element)) => Ok(Effect::ReplaceChild(element)),
+                None => parse_child(&xml).map(Effect::ReplaceChild),
+            },
             wit::Effect::StoreAmp(expires_at_ms) => Ok(Effect::StoreAmp { owner: owner.clone(), expires_at_ms }),
         })
         .collect::<Result<_, String>>()
@@ -426,9 +441,12 @@ mod tests {
     fn malformed_deliver_target_is_a_contract_fault() {
         let owner: Arc<str> = "message".into();
         let all = Capabilities::all();
-        let err = convert_effects(vec![wit::Effect::Deliver("juliet@example.com".into())], &owner, all).unwrap_err();
+        let err = convert_effects(vec![wit::Effect::Deliver("juliet@example.com".into())], &owner, all, &mut None)
+            .unwrap_err();
         assert!(matches!(&err, Refusal::Broken(e) if e.contains("not a full JID")), "{err:?}");
-        let ok = convert_effects(vec![wit::Effect::Deliver("juliet@example.com/balcony".into())], &owner, all).unwrap();
+        let ok =
+            convert_effects(vec![wit::Effect::Deliver("juliet@example.com/balcony".into())], &owner, all, &mut None)
+                .unwrap();
         assert!(matches!(&ok[..], [Effect::Deliver(j)] if j.resource().as_str() == "balcony"));
     }
 
@@ -441,7 +459,7 @@ mod tests {
             wit::Effect::Send("<message from='example.com' to='romeo@example.com/r' id='e'/>".into()),
             wit::Effect::StoreAmp(Some(42)),
         ];
-        match convert_effects(effects, &owner, Capabilities::all()).unwrap().as_slice() {
+        match convert_effects(effects, &owner, Capabilities::all(), &mut None).unwrap().as_slice() {
             [Effect::ReplaceChild(el), Effect::Send(sent), Effect::StoreAmp { owner, expires_at_ms: Some(42) }] => {
                 replace_child(&mut s.el, el.clone());
                 assert_eq!(s.el.child("body", ns::CLIENT).unwrap().text(), "changed");
@@ -455,9 +473,9 @@ mod tests {
         }
         let all = Capabilities::all();
         for bad in ["<message", "<message id='no-to'/>", "<stream/>"] {
-            assert!(convert_effects(vec![wit::Effect::Send(bad.into())], &owner, all).is_err(), "{bad}");
+            assert!(convert_effects(vec![wit::Effect::Send(bad.into())], &owner, all, &mut None).is_err(), "{bad}");
         }
-        assert!(convert_effects(vec![wit::Effect::ReplaceChild("<a><b></a>".into())], &owner, all).is_err());
+        assert!(convert_effects(vec![wit::Effect::ReplaceChild("<a><b></a>".into())], &owner, all, &mut None).is_err());
     }
 
     #[test]
@@ -466,11 +484,11 @@ mod tests {
         let granted = Capabilities::parse_list("deliver").unwrap();
         let effects =
             vec![wit::Effect::Deliver("juliet@example.com/balcony".into()), wit::Effect::Send("not even XML".into())];
-        assert_eq!(convert_effects(effects, &owner, granted), Err(Refusal::Denied(Capability::Send)));
+        assert_eq!(convert_effects(effects, &owner, granted, &mut None), Err(Refusal::Denied(Capability::Send)));
         let free = vec![wit::Effect::ReplaceChild("<body>x</body>".into())];
-        assert!(convert_effects(free, &owner, Capabilities::NONE).is_ok());
+        assert!(convert_effects(free, &owner, Capabilities::NONE, &mut None).is_ok());
         let stored = vec![wit::Effect::StoreOffline];
-        assert_eq!(convert_effects(stored, &owner, granted), Err(Refusal::Denied(Capability::OfflineStore)));
+        assert_eq!(convert_effects(stored, &owner, granted, &mut None), Err(Refusal::Denied(Capability::OfflineStore)));
     }
 
     #[test]

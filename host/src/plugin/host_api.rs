@@ -14,7 +14,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use super::bindings::{kind_to_wit, message_type_to_wit, wit, xmpp};
 use super::capability::{self, Capabilities, Capability, Denials};
 use super::limits::MemoryCap;
-use super::views::{element_view, message_info, write_element};
+use super::views::{child_copy, element_view, message_info, packed_attrs, plain_name, write_element, xml_char};
 use super::{PluginEnv, SessionView, StanzaContext};
 use crate::xml::Element;
 use crate::xmpp::{BareJid, Stanza, StanzaKind};
@@ -48,6 +48,9 @@ pub(super) struct State {
     slot_rep: Option<u32>,
     /// The thread's CPU clock when the current call started.
     call_started: std::time::Duration,
+    /// The last `child-copy` answer of the current call and the element it
+    /// serialises, so `replace-child` with that string needs no parse.
+    copy: Option<(String, Element)>,
 }
 
 impl State {
@@ -69,6 +72,7 @@ impl State {
             denials,
             slot_rep: None,
             call_started: std::time::Duration::ZERO,
+            copy: None,
         }
     }
 
@@ -120,6 +124,7 @@ impl State {
             recipient_is_remote: ctx.recipient_is_remote,
         });
         self.memory.refused = false;
+        self.copy = None;
         self.start_clock();
     }
 
@@ -137,6 +142,12 @@ impl State {
     pub(super) fn take_back(&mut self, slot: &Resource<StanzaSlot>) -> Option<Stanza> {
         self.scope = None;
         self.table.get_mut(slot).ok().and_then(|entry| entry.0.take())
+    }
+
+    /// The element behind the current call's last `child-copy` answer, with
+    /// that answer (see `chain::convert_effects`).
+    pub(super) fn take_copy(&mut self) -> Option<(String, Element)> {
+        self.copy.take()
     }
 
     /// The id of the plugin this store runs, for logs.
@@ -216,6 +227,40 @@ impl xmpp::sm::stanza::HostStanza for State {
         ns: String,
     ) -> wasmtime::Result<Option<wit::ElementView>> {
         Ok(self.stanza(&s)?.el.child(&name, &ns).map(element_view))
+    }
+
+    fn child_attrs(
+        &mut self,
+        s: Resource<StanzaSlot>,
+        name: String,
+        ns: String,
+        children: String,
+    ) -> wasmtime::Result<Option<wit::PackedAttrs>> {
+        Ok(self.stanza(&s)?.el.child(&name, &ns).map(|el| packed_attrs(el, &children)))
+    }
+
+    fn child_copy(
+        &mut self,
+        s: Resource<StanzaSlot>,
+        name: String,
+        ns: String,
+        children: String,
+        drop: Vec<String>,
+        add: Vec<(String, String)>,
+    ) -> wasmtime::Result<Option<String>> {
+        // The element is used as built, unparsed: what it gains must be
+        // something XML can carry, or the recipient's stream would break.
+        if let Some((k, _)) = add.iter().find(|(k, v)| !plain_name(k) || !v.chars().all(xml_char)) {
+            return Err(wasmtime::format_err!(
+                "child-copy: attribute {k:?} is not an NCName or its value not XML text"
+            ));
+        }
+        let Some(el) = self.stanza(&s)?.el.child(&name, &ns) else { return Ok(None) };
+        let copy = child_copy(el, &children, &drop, add);
+        let mut xml = String::new();
+        write_element(&copy, "", &mut xml);
+        self.copy = Some((xml.clone(), copy));
+        Ok(Some(xml))
     }
 
     fn to_xml(&mut self, s: Resource<StanzaSlot>) -> wasmtime::Result<String> {

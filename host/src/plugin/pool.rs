@@ -18,7 +18,11 @@ use super::host_api::{StanzaSlot, State};
 use super::limits::Budget;
 use super::metrics::FaultKind;
 use super::{PluginEnv, StanzaContext};
+use crate::xml::Element;
 use crate::xmpp::Stanza;
+
+/// The call's last `child-copy` answer and the element it serialises.
+pub(super) type Prebuilt = Option<(String, Element)>;
 
 /// One ready instance with its store and its reserved stanza slot.
 pub(super) struct Warm {
@@ -53,8 +57,11 @@ impl Warm {
         stanza: Stanza,
         ctx: &StanzaContext,
         deadline_ticks: u64,
-    ) -> (Stanza, Result<wit::Verdict, Fault>) {
-        self.lend(stanza, ctx, deadline_ticks, |b, store, s| b.xmpp_sm_plugin().call_process(store, s))
+    ) -> (Stanza, Result<(wit::Verdict, Prebuilt), Fault>) {
+        let (stanza, verdict) =
+            self.lend(stanza, ctx, deadline_ticks, |b, store, s| b.xmpp_sm_plugin().call_process(store, s));
+        // The element behind the call's last `child-copy`, for its verdict.
+        (stanza, verdict.map(|v| (v, self.store.data_mut().take_copy())))
     }
 
     /// Lends a stored message to the guest's `recheck` (its expiry came).

@@ -10,11 +10,14 @@
 //! that carries rules goes to the AMP store (`store-amp`), indexed by its
 //! next expiry, and comes back to [`Amp::recheck`] when that passes.
 
+use std::cell::OnceCell;
+
+use wasmpp_guest_sdk::packed::PackedElement;
 use wasmpp_guest_sdk::routing::{self, Route};
 use wasmpp_guest_sdk::{
     Capability, Condition as ErrorCondition, ConditionInfo, DeliverValue as WitDeliver, Denied,
-    Disposition as WitDisposition, Effect, ElementView, KeptFate, Manifest, MessageType, Plugin, Recheck as WitRecheck,
-    Stanza, StanzaKind, Verdict, amp_conditions, log, offline, server, sessions,
+    Disposition as WitDisposition, Effect, KeptFate, Manifest, MessageType, Plugin, Recheck as WitRecheck, Stanza,
+    StanzaKind, Verdict, amp_conditions, log, offline, server, sessions,
 };
 
 use crate::datetime::Timestamp;
@@ -86,7 +89,7 @@ fn message(stanza: &Stanza) -> Result<Verdict, Denied> {
     let to_resource = stanza.to_resource();
     let ty = stanza.message_type();
     let route = routing::route(ty, to_resource.as_deref(), exists, &resources);
-    Ok(match stanza.child_element("amp", ns::AMP).map(node) {
+    Ok(match amp_of(stanza) {
         Some(amp) if request::should_evaluate(ty == MessageType::Error, &amp, Origin::LocalClient) => {
             with_rules(stanza, amp, &bare, to_resource.as_deref(), route)
         }
@@ -155,9 +158,11 @@ fn evaluate(
         })?;
     let disposition = disposition();
     let ctx = Context { now: now(), to_resource, hop: Hop::Edge };
-    let wit_disposition = to_wit(&disposition);
-    let outcome =
-        resolver::resolve(&request, &disposition, &ctx, |name, value| custom.evaluate(name, value, &wit_disposition));
+    // Only a custom condition needs the WIT copy of the disposition.
+    let wit_disposition = OnceCell::new();
+    let outcome = resolver::resolve(&request, &disposition, &ctx, |name, value| {
+        custom.evaluate(name, value, wit_disposition.get_or_init(|| to_wit(&disposition)))
+    });
     let mut effects = Vec::new();
     if let (Some(action), Some(i)) = (outcome.event(), outcome.fired()) {
         let original = Original { from: &env.from, to: &env.to };
@@ -195,7 +200,7 @@ fn with_rules(stanza: &Stanza, amp: Node, bare: &str, to_resource: Option<&str>,
     // D9: the recipient's copy carries `from`/`to` on its `<amp>`.
     match disposition {
         Disposition::Direct(resources) => {
-            effects.push(Effect::ReplaceChild(request.delivered_copy_xml(&env.from, &env.to)));
+            effects.push(Effect::ReplaceChild(delivered_copy(stanza, &request, &env)));
             effects.extend(deliveries(bare, &resources));
         }
         Disposition::Stored => {
@@ -221,13 +226,25 @@ fn with_rules(stanza: &Stanza, amp: Node, bare: &str, to_resource: Option<&str>,
     verdict(effects)
 }
 
+/// D9: the recipient's `<amp>`, every rule kept. The host builds it from
+/// the stanza's own (validation kept all of it but `status`/`from`/`to`),
+/// so it needs no XML written here nor parsed there; the request's own
+/// serialisation is the same element, should the host not answer.
+fn delivered_copy(stanza: &Stanza, request: &AmpRequest, env: &Envelope) -> String {
+    let drop = ["status".to_owned(), "from".to_owned(), "to".to_owned()];
+    let add = [("from".to_owned(), env.from.clone()), ("to".to_owned(), env.to.clone())];
+    stanza
+        .child_copy("amp", ns::AMP, "rule", &drop, &add)
+        .unwrap_or_else(|| request.delivered_copy_xml(&env.from, &env.to))
+}
+
 /// An AMP message for another server (R13: this is the sender's edge
 /// server). The rules are validated and evaluated against `NextHop`
 /// (`deliver=direct`, R30); then, since no next server here is known to
 /// support AMP (no server-to-server links), the sender is told so (R23,
 /// R24) instead of the message being routed on.
 fn remote(stanza: &Stanza) -> Verdict {
-    let Some(amp) = stanza.child_element("amp", ns::AMP).map(node) else { return Verdict::Pass };
+    let Some(amp) = amp_of(stanza) else { return Verdict::Pass };
     if !request::should_evaluate(stanza.message_type() == MessageType::Error, &amp, Origin::LocalClient) {
         return Verdict::Pass;
     }
@@ -250,7 +267,7 @@ fn remote(stanza: &Stanza) -> Verdict {
 /// kept at receipt; only `expire-at` can fire now (X7).
 fn recheck_stored(stanza: &Stanza) -> WitRecheck {
     let discard = |events| WitRecheck { events, fate: KeptFate::Discard };
-    let Some(amp) = stanza.child_element("amp", ns::AMP).map(node) else {
+    let Some(amp) = amp_of(stanza) else {
         log::warn("a stored AMP message without <amp> was rechecked; discarded");
         return discard(Vec::new());
     };
@@ -306,18 +323,17 @@ fn to_ms(t: Timestamp) -> i64 {
     t.unix_secs() * 1000 + i64::from(t.subsec_nanos().div_ceil(1_000_000))
 }
 
-fn node(view: ElementView) -> Node {
-    Node {
-        name: view.name,
-        ns: view.ns,
-        attrs: view.attrs,
-        children: view
-            .children
-            .into_iter()
-            .map(|c| Node { name: c.name, ns: c.ns, attrs: c.attrs, children: Vec::new(), text: c.text })
-            .collect(),
-        text: String::new(),
-    }
+/// The message's `<amp>` with its `<rule/>` children, all the codec reads
+/// (other children and text are dropped by validation anyway), in one
+/// packed host call rather than a guest allocation per string.
+fn amp_of(stanza: &Stanza) -> Option<Node> {
+    let packed = stanza.child_attrs("amp", ns::AMP, "rule")?;
+    let owned = |e: PackedElement<'_>| e.attrs().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+    let mut elements = packed.elements();
+    let mut amp = Node::new("amp", ns::AMP);
+    amp.attrs = elements.next().map(owned).unwrap_or_default();
+    amp.children = elements.map(|rule| Node { attrs: owned(rule), ..Node::new("rule", ns::AMP) }).collect();
+    Some(amp)
 }
 
 fn to_wit(d: &Disposition) -> WitDisposition {
@@ -335,14 +351,19 @@ fn to_wit(d: &Disposition) -> WitDisposition {
     WitDisposition { deliver, resources }
 }
 
-/// The host's `amp-condition` components, listed once per message. Without
+/// The host's `amp-condition` components, listed at most once per message
+/// and only when a rule names a condition XEP-0079 does not define. Without
 /// the `amp-conditions` grant there are none: a rule naming one is then
 /// refused as unsupported, as for a condition the server has not loaded.
-struct HostConditions(Vec<ConditionInfo>);
+struct HostConditions(OnceCell<Vec<ConditionInfo>>);
 
 impl HostConditions {
     fn load() -> Self {
-        HostConditions(amp_conditions::declared().unwrap_or_default())
+        HostConditions(OnceCell::new())
+    }
+
+    fn declared(&self) -> &[ConditionInfo] {
+        self.0.get_or_init(|| amp_conditions::declared().unwrap_or_default())
     }
 
     fn evaluate(&self, name: &str, value: &str, disposition: &WitDisposition) -> bool {
@@ -352,7 +373,7 @@ impl HostConditions {
 
 impl CustomConditions for HostConditions {
     fn declaration(&self, name: &str) -> Option<Declaration> {
-        let c = self.0.iter().find(|c| c.name == name)?;
+        let c = self.declared().iter().find(|c| c.name == name)?;
         Some(Declaration { reveals_presence: !c.presence_safe, per_hop: c.per_hop })
     }
 

@@ -48,6 +48,13 @@ pub mod strategy;
 #[cfg(test)]
 mod testing;
 
+/// Every AMP message allocates its rules, events and delivered `<amp>`
+/// anew, all freed once the host has read the verdict: a per-call bump
+/// region serves them for a few instructions each (see the SDK's `arena`).
+#[cfg(all(target_arch = "wasm32", feature = "export"))]
+#[global_allocator]
+static ALLOC: wasmpp_guest_sdk::arena::CallArena = wasmpp_guest_sdk::arena::CallArena::new();
+
 pub use datetime::Timestamp;
 pub use events::{AmpError, Original, Reply};
 pub use node::Node;

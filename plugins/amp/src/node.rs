@@ -112,6 +112,42 @@ impl Node {
     }
 }
 
+/// Serialises, with its own `xmlns`, an element `name` in namespace `ns`
+/// with `attrs` and, in the same namespace, one empty child `child` per
+/// entry of `children` (its attributes): exactly what [`Node::to_xml`]
+/// writes for such a tree, without building it (XEP-0079's delivered
+/// `<amp>` for every AMP message).
+pub fn write_flat<'a>(
+    (name, ns): (&str, &str),
+    attrs: impl Iterator<Item = (&'a str, &'a str)>,
+    child: &str,
+    children: impl ExactSizeIterator<Item = &'a [(String, String)]> + Clone,
+) -> String {
+    let size = |attrs: &[(String, String)]| attrs.iter().map(|(n, v)| n.len() + v.len() + 4).sum::<usize>();
+    let mut out = String::with_capacity(128 + children.clone().map(|c| child.len() + 3 + size(c)).sum::<usize>());
+    out.push('<');
+    out.push_str(name);
+    write_attr(&mut out, "xmlns", ns);
+    for (n, v) in attrs {
+        write_attr(&mut out, n, v);
+    }
+    if children.len() == 0 {
+        out.push_str("/>");
+        return out;
+    }
+    out.push('>');
+    for attrs in children {
+        out.push('<');
+        out.push_str(child);
+        for (n, v) in attrs {
+            write_attr(&mut out, n, v);
+        }
+        out.push_str("/>");
+    }
+    let _ = write!(out, "</{name}>");
+    out
+}
+
 fn write_attr(out: &mut String, name: &str, value: &str) {
     out.push(' ');
     out.push_str(name);
@@ -182,6 +218,26 @@ mod tests {
             n.to_xml_with_attrs(&[("from", "a@x/r"), ("to", "b'@x")]),
             "<amp xmlns='urn:a' per-hop='true' from='a@x/r' to='b&apos;@x'><rule/></amp>"
         );
+    }
+
+    #[test]
+    fn flat_writer_matches_the_tree_writer() {
+        let rules = [vec![("x".to_owned(), "1'".to_owned())], vec![], vec![("a".to_owned(), "<".to_owned())]];
+        let tree = Node { attrs: vec![("per-hop".to_owned(), "true".to_owned())], ..Node::new("amp", "urn:a") };
+        let with_rules = Node {
+            children: rules.iter().map(|a| Node { attrs: a.clone(), ..Node::new("rule", "urn:a") }).collect(),
+            ..tree.clone()
+        };
+        let flat = |n: usize| {
+            write_flat(
+                ("amp", "urn:a"),
+                [("per-hop", "true"), ("to", "b")].into_iter(),
+                "rule",
+                rules[..n].iter().map(Vec::as_slice),
+            )
+        };
+        assert_eq!(flat(3), with_rules.to_xml_with_attrs(&[("to", "b")]));
+        assert_eq!(flat(0), tree.to_xml_with_attrs(&[("to", "b")]));
     }
 
     #[test]

@@ -3,54 +3,73 @@
 //! empty `<amp/>` (D11), `per-hop` (D12), several offenders (D6, D7),
 //! loops and forged attributes (D13) and the security levels (D15).
 
+use std::cell::OnceCell;
 use std::fmt;
 
-use crate::node::Node;
+use crate::node::{self, Node};
 use crate::ns;
 use crate::rules::{CustomConditions, Invalidity, Offence, OffenceKind, RawRule, Rule};
 use crate::security::{self, SecurityLevel};
 
 /// A validated request: every rule understood and acceptable.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// The rules own their attributes as written; the cleaned `<amp>` tree is
+/// rebuilt from them only when asked for ([`AmpRequest::clean`]), because
+/// the common path (direct delivery) needs just its serialisation, and
+/// keeping both would copy every rule attribute of every AMP message.
+#[derive(Debug, Clone)]
 pub struct AmpRequest {
     /// R14/R16/D3: whether intermediate hops evaluate the rules too.
     pub per_hop: bool,
     /// The rules in document order (R4), never empty (R47).
     pub rules: Vec<Rule>,
-    /// The `<amp>` as received without `status`, `from` and `to` (D13).
-    clean: Node,
+    /// The `<amp>`'s attributes as received without `status`, `from` and
+    /// `to` (D13).
+    attrs: Vec<(String, String)>,
+    /// [`AmpRequest::clean`], built on first use.
+    clean: OnceCell<Node>,
 }
+
+impl PartialEq for AmpRequest {
+    fn eq(&self, other: &Self) -> bool {
+        (self.per_hop, &self.rules, &self.attrs) == (other.per_hop, &other.rules, &other.attrs)
+    }
+}
+
+impl Eq for AmpRequest {}
 
 impl AmpRequest {
     /// A request of already understood rules, e.g. those kept with a
     /// stored message (X7); its `<amp>` holds the rules as written.
     pub fn from_rules(per_hop: bool, rules: Vec<Rule>) -> Self {
-        let mut clean = Node::new("amp", ns::AMP);
-        if per_hop {
-            clean.attrs.push(("per-hop".to_owned(), "true".to_owned()));
-        }
-        clean.children = rules.iter().map(|r| r.raw.to_node(ns::AMP)).collect();
-        AmpRequest { per_hop, rules, clean }
+        let attrs = if per_hop { vec![("per-hop".to_owned(), "true".to_owned())] } else { Vec::new() };
+        AmpRequest { per_hop, rules, attrs, clean: OnceCell::new() }
     }
 
     /// The request's `<amp>` without client-supplied `status`/`from`/`to`.
     pub fn clean(&self) -> &Node {
-        &self.clean
+        self.clean.get_or_init(|| Node {
+            attrs: self.attrs.clone(),
+            children: self.rules.iter().map(|r| r.raw.to_node(ns::AMP)).collect(),
+            ..Node::new("amp", ns::AMP)
+        })
     }
 
     /// D9, R51, R52: the `<amp>` the recipient gets with the delivered
     /// message, `from` the sender's full JID and `to` the original `to`.
     pub fn delivered_copy(&self, from: &str, to: &str) -> Node {
-        let mut amp = self.clean.clone();
+        let mut amp = self.clean().clone();
         amp.attrs.extend([("from".to_owned(), from.to_owned()), ("to".to_owned(), to.to_owned())]);
         amp
     }
 
     /// [`AmpRequest::delivered_copy`] serialised with its own `xmlns`,
-    /// written straight from the request: the common (direct delivery)
-    /// path of every AMP message, so it clones no tree.
+    /// written straight from the rules: the common (direct delivery) path
+    /// of every AMP message, so it builds no tree.
     pub fn delivered_copy_xml(&self, from: &str, to: &str) -> String {
-        self.clean.to_xml_with_attrs(&[("from", from), ("to", to)])
+        let own = self.attrs.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+        let children = self.rules.iter().map(|r| r.raw.attrs.as_slice());
+        node::write_flat(("amp", ns::AMP), own.chain([("from", from), ("to", to)]), "rule", children)
     }
 }
 
@@ -150,45 +169,54 @@ pub fn validate(
     sender_authorized: impl FnOnce() -> bool,
 ) -> Result<AmpRequest, Box<Rejection>> {
     let clean = clean(amp);
-    let reject = |reason| Err(Box::new(Rejection { echo: clean.clone(), reason }));
     if id.is_none_or(str::is_empty) {
-        return reject(Reason::MissingId);
+        return reject(clean, Reason::MissingId);
     }
     let per_hop = match clean.attr("per-hop") {
         None | Some("false" | "0") => false,
         Some("true" | "1") => true,
-        Some(_) => return reject(Reason::BadPerHop),
+        Some(_) => return reject(clean, Reason::BadPerHop),
     };
     // `clean` kept exactly the `<rule/>` children, in document order.
-    let elements: Vec<&Node> = clean.children.iter().collect();
-    if elements.is_empty() {
-        return reject(Reason::NoRules);
+    if clean.children.is_empty() {
+        return reject(clean, Reason::NoRules);
     }
     let mut offenders = Vec::new();
-    let (mut rules, mut at) = (Vec::new(), Vec::new());
-    for (i, element) in elements.iter().enumerate() {
-        match Rule::parse(element, custom) {
+    let (mut understood, mut at) = (Vec::with_capacity(clean.children.len()), Vec::new());
+    for (i, element) in clean.children.iter().enumerate() {
+        match Rule::check(element, custom) {
             Ok(rule) => {
-                rules.push(rule);
+                understood.push(rule);
                 at.push(i);
             }
             Err(offence) => offenders.push((i, offence)),
         }
     }
-    for j in security::refused(policy.level, &rules, policy.same_account, sender_authorized) {
+    for j in security::refused(policy.level, &understood, policy.same_account, sender_authorized) {
         offenders.push((at[j], Offence::Invalid(Invalidity::Refused)));
     }
     if offenders.is_empty() {
-        return Ok(AmpRequest { per_hop, rules, clean });
+        // Every rule understood: each takes its element's attributes over.
+        let Node { attrs, children, .. } = clean;
+        let rules = understood
+            .into_iter()
+            .zip(children)
+            .map(|(rule, element)| Rule { raw: RawRule { attrs: element.attrs }, ..rule })
+            .collect();
+        return Ok(AmpRequest { per_hop, rules, attrs, clean: OnceCell::new() });
     }
     offenders.sort_by_key(|(i, _)| *i);
     let kind = offenders[0].1.kind();
     let listed = offenders
         .iter()
         .filter(|(_, o)| o.kind() == kind)
-        .map(|(i, _)| RawRule { attrs: elements[*i].attrs.clone() })
+        .map(|(i, _)| RawRule { attrs: clean.children[*i].attrs.clone() })
         .collect();
-    reject(Reason::Rules { kind, listed, offenders })
+    reject(clean, Reason::Rules { kind, listed, offenders })
+}
+
+fn reject(echo: Node, reason: Reason) -> Result<AmpRequest, Box<Rejection>> {
+    Err(Box::new(Rejection { echo, reason }))
 }
 
 /// The `<amp>` with only its rules (as written) and attributes other than

@@ -232,10 +232,6 @@ impl RawRule {
     pub fn to_node(&self, ns: &str) -> Node {
         Node { attrs: self.attrs.clone(), ..Node::new("rule", ns) }
     }
-
-    fn get(&self, name: &str) -> Option<&str> {
-        self.attrs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
-    }
 }
 
 /// One understood rule.
@@ -306,9 +302,15 @@ impl Rule {
     /// the rule is also malformed), then absent or empty attributes, then
     /// the value's syntax for its condition.
     pub fn parse(node: &Node, custom: &dyn CustomConditions) -> Result<Rule, Offence> {
-        let raw = RawRule { attrs: node.attrs.clone() };
-        let action_attr = raw.get("action").unwrap_or("");
-        let condition_attr = raw.get("condition").unwrap_or("");
+        Rule::check(node, custom).map(|rule| Rule { raw: RawRule { attrs: node.attrs.clone() }, ..rule })
+    }
+
+    /// [`Rule::parse`] without copying the attributes: the rule's `raw` is
+    /// left empty for a caller that moves the element's attributes in
+    /// (request validation, which runs for every AMP message).
+    pub(crate) fn check(node: &Node, custom: &dyn CustomConditions) -> Result<Rule, Offence> {
+        let action_attr = node.attr("action").unwrap_or("");
+        let condition_attr = node.attr("condition").unwrap_or("");
         let action = Action::parse(action_attr);
         if action.is_none() && !action_attr.is_empty() {
             return Err(Offence::UnsupportedAction);
@@ -322,7 +324,7 @@ impl Rule {
         if condition_attr.is_empty() {
             return Err(Offence::Invalid(Invalidity::MissingCondition));
         }
-        let value = raw.get("value").unwrap_or("");
+        let value = node.attr("value").unwrap_or("");
         if value.is_empty() {
             return Err(Offence::Invalid(Invalidity::MissingValue));
         }
@@ -333,7 +335,7 @@ impl Rule {
             }
             (None, _) => return Err(Offence::Invalid(Invalidity::BadValue)),
         };
-        Ok(Rule { condition, action, raw })
+        Ok(Rule { condition, action, raw: RawRule::default() })
     }
 }
 
