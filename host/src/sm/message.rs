@@ -12,23 +12,21 @@ use crate::xmpp::{Condition, Jid, Stanza, StanzaError, ns};
 /// Routes one message through the plugin chain.
 pub async fn handle(svc: &Services, mut stanza: Stanza) {
     // RFC 6121 §8.1.1.1: no 'to' means the sender's own bare JID.
-    let to = match stanza.to.clone() {
-        Some(to) => to,
-        None => {
-            let own = Jid::from(stanza.from.as_ref().expect("stamped by dispatch").to_bare());
-            stanza.set_to(own.clone());
-            own
-        }
-    };
+    if stanza.to.is_none() {
+        let own = Jid::from(stanza.from.as_ref().expect("stamped by dispatch").to_bare());
+        stanza.set_to(own);
+    }
+    // Borrowed, not cloned: the stanza only moves into the chain below.
+    let to = stanza.to.as_ref().expect("set above");
     if !svc.is_local_domain(to.domain().as_str()) {
         return remote(svc, stanza).await;
     }
     if to.node().is_none() {
         return router::bounce(svc, &stanza, StanzaError::new(Condition::ServiceUnavailable)).await;
     }
-    let mut ctx = StanzaContext::new(svc.sessions_view.clone(), recipient_exists(svc, &to).await);
+    let mut ctx = StanzaContext::new(svc.sessions_view.clone(), recipient_exists(svc, to).await);
     if stanza.el.child("amp", ns::AMP).is_some() {
-        ctx.sender_may_see_presence = sender_may_see_presence(svc, &stanza, &to).await;
+        ctx.sender_may_see_presence = sender_may_see_presence(svc, &stanza, to).await;
     }
     let outcome = svc.plugins.chain().run(stanza, &ctx);
     router::apply(svc, outcome).await;
