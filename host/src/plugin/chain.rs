@@ -372,7 +372,7 @@ fn convert_effects(
     effects
         .into_iter()
         .map(|e| match e {
-            wit::Effect::Deliver(jid) => FullJid::new(&jid)
+            wit::Effect::Deliver(jid) => crate::xmpp::address::parse_full(&jid)
                 .map(Effect::Deliver)
                 .map_err(|err| format!("deliver target {jid:?} is not a full JID: {err}")),
             wit::Effect::Bounce(e) => Ok(Effect::Bounce(error_from_wit(e))),

@@ -17,7 +17,7 @@ use super::limits::MemoryCap;
 use super::views::{child_copy, element_view, message_info, packed_attrs, plain_name, write_element, xml_char};
 use super::{PluginEnv, SessionView, StanzaContext};
 use crate::xml::Element;
-use crate::xmpp::{BareJid, Stanza, StanzaKind};
+use crate::xmpp::{Stanza, StanzaKind};
 
 /// The table entry behind the WIT `stanza` resource: one per instance,
 /// filled only while a `process` call runs.
@@ -193,11 +193,11 @@ impl xmpp::sm::stanza::HostStanza for State {
     }
 
     fn to(&mut self, s: Resource<StanzaSlot>) -> wasmtime::Result<Option<String>> {
-        Ok(self.stanza(&s)?.to.as_ref().map(|j| j.to_string()))
+        Ok(self.stanza(&s)?.to.as_ref().map(|j| j.as_str().to_owned()))
     }
 
     fn to_bare(&mut self, s: Resource<StanzaSlot>) -> wasmtime::Result<Option<String>> {
-        Ok(self.stanza(&s)?.to.as_ref().map(|j| j.to_bare().to_string()))
+        Ok(self.stanza(&s)?.to.as_ref().map(|j| crate::xmpp::address::bare_str(j).to_owned()))
     }
 
     fn to_resource(&mut self, s: Resource<StanzaSlot>) -> wasmtime::Result<Option<String>> {
@@ -281,7 +281,7 @@ type Gated<T> = wasmtime::Result<Result<T, wit::Denied>>;
 impl xmpp::sm::sessions::Host for State {
     fn resources(&mut self, bare: String) -> Gated<Vec<wit::ResourceInfo>> {
         self.gated(Capability::Sessions, "sessions.resources", |state| {
-            let (Some(scope), Ok(bare)) = (&state.scope, BareJid::new(&bare)) else {
+            let (Some(scope), Ok(bare)) = (&state.scope, crate::xmpp::address::parse_bare(&bare)) else {
                 return Ok(Vec::new());
             };
             Ok(scope

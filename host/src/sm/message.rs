@@ -16,14 +16,12 @@ use crate::xmpp::{Condition, Jid, Stanza, StanzaError, ns};
 /// so nothing it writes to the sender overtakes those (see [`InFlight`]).
 pub async fn handle(svc: &Services, inflight: &mut InFlight, mut stanza: Stanza) {
     // RFC 6121 §8.1.1.1: no 'to' means the sender's own bare JID.
-    let to = match stanza.to.clone() {
-        Some(to) => to,
-        None => {
-            let own = Jid::from(stanza.from.as_ref().expect("stamped by dispatch").to_bare());
-            stanza.set_to(own.clone());
-            own
-        }
-    };
+    if stanza.to.is_none() {
+        let own = Jid::from(stanza.from.as_ref().expect("stamped by dispatch").to_bare());
+        stanza.set_to(own);
+    }
+    // Borrowed, not cloned: the stanza only moves into the chain below.
+    let to = stanza.to.as_ref().expect("set above");
     if !svc.is_local_domain(to.domain().as_str()) {
         inflight.settle(svc).await;
         return remote(svc, stanza).await;
@@ -32,9 +30,9 @@ pub async fn handle(svc: &Services, inflight: &mut InFlight, mut stanza: Stanza)
         inflight.settle(svc).await;
         return router::bounce(svc, &stanza, StanzaError::new(Condition::ServiceUnavailable)).await;
     }
-    let mut ctx = StanzaContext::new(svc.sessions_view.clone(), recipient_exists(svc, &to).await);
+    let mut ctx = StanzaContext::new(svc.sessions_view.clone(), recipient_exists(svc, to).await);
     if stanza.el.child("amp", ns::AMP).is_some() {
-        ctx.sender_may_see_presence = sender_may_see_presence(svc, &stanza, &to).await;
+        ctx.sender_may_see_presence = sender_may_see_presence(svc, &stanza, to).await;
     }
     match svc.plugins.chain().run(stanza, &ctx) {
         ChainOutcome::Handled(s, effects) if matches!(effects.as_slice(), [Effect::StoreOffline]) => {

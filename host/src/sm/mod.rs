@@ -140,11 +140,11 @@ async fn offer_to_plugins(svc: &Services, stanza: Stanza) -> Option<Stanza> {
 /// routed (and bounced later if nobody is there) rather than answered with a
 /// false "no such user".
 async fn recipient_exists(svc: &Services, to: &Jid) -> bool {
-    let bare = to.to_bare();
-    if bare.node().is_none() || svc.registry.is_online(&bare) {
+    let bare = crate::xmpp::address::bare_str(to);
+    if to.node().is_none() || svc.registry.is_online_str(bare) {
         return true;
     }
-    svc.users.exists(bare.as_str()).await.unwrap_or_else(|e| {
+    svc.users.exists(bare).await.unwrap_or_else(|e| {
         tracing::error!(error = %e, "account lookup failed");
         true
     })

@@ -9,6 +9,7 @@
 use super::roster::Roster;
 use crate::plugin::{ResourceInfo, SessionView};
 use crate::xml::Element;
+use crate::xmpp::address::bare_str;
 use crate::xmpp::{BareJid, FullJid, Jid, StreamCondition, StreamError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -106,7 +107,10 @@ pub struct Conflict;
 /// All bound sessions, by bare JID.
 #[derive(Default)]
 pub struct Registry {
-    users: RwLock<HashMap<BareJid, User>>,
+    /// Keyed by the bare JID's normalised string, so that a lookup for a
+    /// full JID borrows its bare part (`address::bare_str`) instead of
+    /// building a `BareJid` for every routed stanza.
+    users: RwLock<HashMap<String, User>>,
     /// Sessions replaced by a newer binding of their resource, kept until
     /// their own task unbinds them so that their departure is still announced.
     replaced: Mutex<HashMap<u64, Departed>>,
@@ -127,7 +131,7 @@ impl Registry {
         let bare = jid.to_bare();
         let resource = jid.resource().as_str().to_owned();
         let mut users = self.users.write().expect("registry lock");
-        let user = users.entry(bare.clone()).or_default();
+        let user = users.entry(bare.as_str().to_owned()).or_default();
         if let Some(pos) = user.sessions.iter().position(|e| e.resource == resource) {
             if policy == ConflictPolicy::Reject {
                 return Err(Conflict);
@@ -161,7 +165,7 @@ impl Registry {
     pub fn unbind(&self, key: &SessionKey) -> Option<Departed> {
         let bare = key.jid.to_bare();
         let mut users = self.users.write().expect("registry lock");
-        let Some(user) = users.get_mut(&bare) else {
+        let Some(user) = users.get_mut(bare.as_str()) else {
             drop(users);
             return self.replaced.lock().expect("registry lock").remove(&key.id);
         };
@@ -171,7 +175,7 @@ impl Registry {
         };
         let mut departed = user.sessions.swap_remove(pos).departed(&bare);
         if user.sessions.is_empty() {
-            departed.roster = users.remove(&bare).and_then(|u| u.roster);
+            departed.roster = users.remove(bare.as_str()).and_then(|u| u.roster);
         }
         Some(departed)
     }
@@ -219,16 +223,15 @@ impl Registry {
     }
 
     fn with_entry<T>(&self, key: &SessionKey, f: impl FnOnce(&mut Entry) -> T) -> Option<T> {
-        let bare = key.jid.to_bare();
         let mut users = self.users.write().expect("registry lock");
-        users.get_mut(&bare)?.sessions.iter_mut().find(|e| e.id == key.id).map(f)
+        users.get_mut(bare_str(&key.jid))?.sessions.iter_mut().find(|e| e.id == key.id).map(f)
     }
 
     /// The outbound queue of the session bound to `jid`.
     pub fn sender(&self, jid: &FullJid) -> Option<OutboundTx> {
         let users = self.users.read().expect("registry lock");
         let resource = jid.resource().as_str();
-        users.get(&jid.to_bare())?.sessions.iter().find(|e| e.resource == resource).map(|e| e.tx.clone())
+        users.get(bare_str(jid))?.sessions.iter().find(|e| e.resource == resource).map(|e| e.tx.clone())
     }
 
     /// The outbound queues of every available resource of `bare`.
@@ -254,31 +257,37 @@ impl Registry {
     pub fn presence_of(&self, jid: &FullJid) -> Option<Arc<Element>> {
         let users = self.users.read().expect("registry lock");
         let resource = jid.resource().as_str();
-        let e = users.get(&jid.to_bare())?.sessions.iter().find(|e| e.resource == resource)?;
+        let e = users.get(bare_str(jid))?.sessions.iter().find(|e| e.resource == resource)?;
         if e.available { e.presence.clone() } else { None }
     }
 
     fn select<T>(&self, bare: &BareJid, f: impl Fn(&Entry) -> Option<T>) -> Vec<T> {
         let users = self.users.read().expect("registry lock");
-        users.get(bare).map(|u| u.sessions.iter().filter_map(f).collect()).unwrap_or_default()
+        users.get(bare.as_str()).map(|u| u.sessions.iter().filter_map(f).collect()).unwrap_or_default()
     }
 
     /// The cached roster of an online account.
     pub fn roster(&self, bare: &BareJid) -> Option<Arc<Roster>> {
-        self.users.read().expect("registry lock").get(bare)?.roster.clone()
+        self.users.read().expect("registry lock").get(bare.as_str())?.roster.clone()
     }
 
     /// Caches `roster` while `bare` has a bound session; the cache goes with
     /// the last session. Callers hold the owner's roster lock
     /// (`sm::roster::Rosters`), so the cache always equals the database.
     pub fn cache_roster(&self, bare: &BareJid, roster: Arc<Roster>) {
-        if let Some(user) = self.users.write().expect("registry lock").get_mut(bare) {
+        if let Some(user) = self.users.write().expect("registry lock").get_mut(bare.as_str()) {
             user.roster = Some(roster);
         }
     }
 
     /// True when `bare` has at least one bound session.
     pub fn is_online(&self, bare: &BareJid) -> bool {
+        self.is_online_str(bare.as_str())
+    }
+
+    /// [`Registry::is_online`] for the normalised string of a bare JID, as
+    /// `address::bare_str` gives it for any address.
+    pub fn is_online_str(&self, bare: &str) -> bool {
         self.users.read().expect("registry lock").contains_key(bare)
     }
 
@@ -297,7 +306,7 @@ impl SessionView for Registry {
     fn resources(&self, bare: &BareJid) -> Vec<ResourceInfo> {
         let users = self.users.read().expect("registry lock");
         users
-            .get(bare)
+            .get(bare.as_str())
             .map(|u| {
                 u.sessions
                     .iter()

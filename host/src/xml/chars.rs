@@ -16,7 +16,7 @@ pub(crate) fn is_xml_char(c: char) -> bool {
 /// Refuses raw control characters and U+FFFE/U+FFFF in UTF-8 that is
 /// already known to be valid (surrogates cannot occur in valid UTF-8).
 pub(crate) fn check_chars(bytes: &[u8]) -> Result<(), XmlError> {
-    let mut i = 0;
+    let mut i = clean_prefix(bytes);
     while let Some(off) = bytes[i..].iter().position(|&b| b < 0x20 || b == 0xEF) {
         i += off;
         let b = bytes[i];
@@ -31,6 +31,33 @@ pub(crate) fn check_chars(bytes: &[u8]) -> Result<(), XmlError> {
         i += 1;
     }
     Ok(())
+}
+
+/// How many leading bytes certainly hold neither a byte below 0x20 nor
+/// 0xEF, found eight at a time: every byte of a stanza passes here, and
+/// almost none of them is one of those. The exact per-byte check goes on
+/// from the first word that may hold one (a tab or newline is enough).
+fn clean_prefix(bytes: &[u8]) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    const SPACES: u64 = u64::from_ne_bytes([0x20; 8]);
+    const EFS: u64 = u64::from_ne_bytes([0xEF; 8]);
+    let mut words = bytes.chunks_exact(8);
+    let mut clean = 0;
+    for word in &mut words {
+        let w = u64::from_ne_bytes(word.try_into().expect("eight bytes"));
+        // The classic "has a byte less than n" test: nonzero when some byte
+        // is below 0x20, or (second term) when some byte of w ^ EFS is zero,
+        // i.e. equals 0xEF. It has no false negatives.
+        let below_space = w.wrapping_sub(SPACES) & !w & HIGHS;
+        let e = w ^ EFS;
+        let is_ef = e.wrapping_sub(ONES) & !e & HIGHS;
+        if below_space | is_ef != 0 {
+            break;
+        }
+        clean += 8;
+    }
+    clean
 }
 
 /// Bytes that may start a name: ASCII letters, `_`, and every byte of a
@@ -180,6 +207,34 @@ mod tests {
         assert!(check_chars("a\u{FFFF}".as_bytes()).is_err());
         assert!(check_chars("a\u{FFFE}".as_bytes()).is_err());
         assert!(check_chars("\u{FFFD}\u{FEFF}".as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn word_scan_agrees_with_the_byte_check() {
+        // Every position and byte value that matters, at every offset in
+        // a word: the word scan stops at the word holding the first byte the
+        // exact check must see, never later.
+        let ok = |b: u8| b >= 0x20 && b != 0xEF;
+        for len in 0..40 {
+            for pos in 0..len {
+                for bad in [0x00, 0x09, 0x0A, 0x0D, 0x1F, 0x20, 0x7F, 0x80, 0xBF, 0xEE, 0xEF, 0xF0, 0xFF] {
+                    let mut v = vec![b'x'; len];
+                    v[pos] = bad;
+                    let clean = clean_prefix(&v);
+                    let first_bad = v.iter().position(|&b| !ok(b)).unwrap_or(len);
+                    // Exactly the whole words before the one holding it.
+                    assert_eq!(clean, first_bad / 8 * 8, "len {len} pos {pos} byte {bad:#x}");
+                }
+            }
+        }
+        // The whole check still finds what the word scan skips to.
+        let mut long = "a".repeat(64);
+        long.push('\u{1}');
+        assert_eq!(check_chars(long.as_bytes()), Err(XmlError::InvalidChar("U+0001".into())));
+        let mut long = "é".repeat(40);
+        long.push('\u{FFFF}');
+        assert_eq!(check_chars(long.as_bytes()), Err(XmlError::InvalidChar("U+FFFF".into())));
+        assert!(check_chars("\u{FFFD}é\u{EFFF}".repeat(20).as_bytes()).is_ok());
     }
 
     #[test]

@@ -109,6 +109,33 @@ const MAY_NEED_ESCAPE: [bool; 256] = {
     t
 };
 
+/// How many leading bytes of `bytes` are in whole eight-byte words holding
+/// no byte `escape` must look at in text (controls, `&`, `<`, `>`, 0xEF),
+/// nor a quote in an attribute. Each test is exact, so a word is skipped
+/// only when it certainly needs nothing.
+fn plain_words(bytes: &[u8], attr: bool) -> usize {
+    const fn splat(b: u8) -> u64 {
+        u64::from_ne_bytes([b; 8])
+    }
+    const HIGHS: u64 = splat(0x80);
+    // Nonzero iff some byte of `w` is below `n` (n ≤ 0x80).
+    let below = |w: u64, n: u8| w.wrapping_sub(splat(n)) & !w & HIGHS;
+    let has = |w: u64, b: u8| below(w ^ splat(b), 1);
+    let mut plain = 0;
+    for word in bytes.chunks_exact(8) {
+        let w = u64::from_ne_bytes(word.try_into().expect("eight bytes"));
+        let mut hit = below(w, 0x20) | has(w, b'&') | has(w, b'<') | has(w, b'>') | has(w, 0xEF);
+        if attr {
+            hit |= has(w, b'\'') | has(w, b'"');
+        }
+        if hit != 0 {
+            break;
+        }
+        plain += 8;
+    }
+    plain
+}
+
 /// Escapes markup characters. In attributes, quotes are escaped too, and
 /// tab/newline/CR become character references so that the reader's
 /// attribute normalisation does not turn them into spaces; in text only CR
@@ -119,10 +146,15 @@ fn escape(out: &mut Vec<u8>, s: &str, attr: bool) {
     let mut from = 0;
     let mut i = 0;
     while i < bytes.len() {
-        // Bodies are long runs of ordinary bytes: skip them with one table
-        // lookup each before the exact (and rarer) cases below.
-        if !MAY_NEED_ESCAPE[usize::from(bytes[i])] {
+        // Bodies are long runs of ordinary bytes: skip whole words of them,
+        // then step through the word that stopped the skip with one table
+        // lookup a byte, before the exact (and rarer) cases below.
+        i += plain_words(&bytes[i..], attr);
+        let word_end = bytes.len().min(i + 8);
+        while i < word_end && !MAY_NEED_ESCAPE[usize::from(bytes[i])] {
             i += 1;
+        }
+        if i == word_end {
             continue;
         }
         let b = bytes[i];
@@ -237,6 +269,65 @@ mod tests {
         let mut buf = b"prefix".to_vec();
         el.write_to(&mut buf, ns::CLIENT);
         assert_eq!(&buf[6..], out.as_bytes(), "write_to appends");
+    }
+
+    /// The plain escaper the word skipping must agree with: every byte
+    /// through the same rules, one at a time.
+    fn escape_bytewise(s: &str, attr: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        let bytes = s.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            let rep: &[u8] = match b {
+                b'&' => b"&amp;",
+                b'<' => b"&lt;",
+                b'>' => b"&gt;",
+                b'\'' if attr => b"&apos;",
+                b'"' if attr => b"&quot;",
+                b'\t' if attr => b"&#9;",
+                b'\n' if attr => b"&#10;",
+                b'\r' => b"&#13;",
+                b'\t' | b'\n' => std::slice::from_ref(&bytes[i]),
+                0..0x20 => b"",
+                0xEF if bytes[i + 1] == 0xBF && matches!(bytes[i + 2], 0xBE | 0xBF) => {
+                    i += 3;
+                    continue;
+                }
+                _ => std::slice::from_ref(&bytes[i]),
+            };
+            out.extend_from_slice(rep);
+            i += 1;
+        }
+        out
+    }
+
+    #[test]
+    fn word_skipping_escapes_like_the_bytewise_rules() {
+        // Special characters at every offset of a word and across word
+        // boundaries, in text and in attributes, in strings of every length.
+        let specials = [
+            "&", "<", ">", "'", "\"", "\t", "\n", "\r", "\u{1}", "\u{FFFF}", "\u{FFFE}", "\u{EFFF}", "\u{FFFD}", "é",
+            "☃", "😀",
+        ];
+        for len in 0..24 {
+            for pos in 0..=len {
+                for sp in specials {
+                    for other in ["", "<", "\u{FFFF}"] {
+                        let s = format!("{}{sp}{}{other}", "a".repeat(pos), "b".repeat(len - pos));
+                        for attr in [false, true] {
+                            let mut out = Vec::new();
+                            escape(&mut out, &s, attr);
+                            assert_eq!(out, escape_bytewise(&s, attr), "{s:?} attr={attr}");
+                        }
+                    }
+                }
+            }
+        }
+        let body = "x".repeat(200) + "&" + &"y".repeat(13) + "\u{FFFF}";
+        let mut out = Vec::new();
+        escape(&mut out, &body, false);
+        assert_eq!(String::from_utf8(out).unwrap(), "x".repeat(200) + "&amp;" + &"y".repeat(13));
     }
 
     #[test]

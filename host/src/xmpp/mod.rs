@@ -1,5 +1,6 @@
 //! Typed XMPP: addresses, stanzas, namespaces and errors (RFC 6120/6121).
 
+pub mod address;
 pub mod datetime;
 pub mod error;
 pub mod iq;

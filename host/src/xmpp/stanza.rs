@@ -74,7 +74,7 @@ impl Stanza {
             "iq" => StanzaKind::Iq,
             _ => return None,
         };
-        let parse = |name: &str| el.attr(name).map(Jid::new).transpose();
+        let parse = |name: &str| el.attr(name).map(super::address::parse).transpose();
         let (to, from) = match (parse("to"), parse("from")) {
             (Ok(to), Ok(from)) => (to, from),
             _ => return Some(Err((el, StanzaError::new(Condition::JidMalformed)))),
