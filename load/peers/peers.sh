@@ -33,7 +33,9 @@ install\ *)
 	mkdir -p "$PEERS_DIR/prosody/data"
 	chown -R prosody "$PEERS_DIR/prosody"
 	chmod 755 "$PEERS_DIR"
-	runuser -u prosody -- env PEERS_DIR="$PEERS_DIR" prosody --config "$here/prosody.cfg.lua" \
+	# setpriv rather than runuser/su: those open a PAM session, which caps
+	# open files at 1024, too few for 10,000 idle sessions.
+	setpriv --reuid=prosody --regid=prosody --init-groups env PEERS_DIR="$PEERS_DIR" prosody --config "$here/prosody.cfg.lua" \
 		>"$PEERS_DIR/prosody/stdout.log" 2>&1 &
 	wait_port 25222 prosody
 	;;
@@ -52,10 +54,14 @@ install\ *)
 	printf 'EJABBERD_CONFIG_PATH=%s\nEJABBERD_PID_PATH=%s\n' "$d/ejabberd.yml" "$d/ejabberd.pid" >"$d/ejabberdctl.cfg"
 	chown -R ejabberd "$d"
 	chmod 755 "$PEERS_DIR"
-	ejabberdctl --config-dir "$d" --config "$d/ejabberd.yml" --spool "$d/db" --logs "$d/logs" \
+	# As the ejabberd user (HOME for its Erlang cookie), so ejabberdctl does
+	# not switch users through su and its PAM limit of 1024 open files.
+	setpriv --reuid=ejabberd --regid=ejabberd --init-groups env HOME=/var/lib/ejabberd \
+		ejabberdctl --config-dir "$d" --config "$d/ejabberd.yml" --spool "$d/db" --logs "$d/logs" \
 		--ctl-config "$d/ejabberdctl.cfg" start
 	# The port opens before the modules are loaded; `started` waits for them.
-	ejabberdctl --config-dir "$d" --config "$d/ejabberd.yml" --spool "$d/db" --logs "$d/logs" \
+	setpriv --reuid=ejabberd --regid=ejabberd --init-groups env HOME=/var/lib/ejabberd \
+		ejabberdctl --config-dir "$d" --config "$d/ejabberd.yml" --spool "$d/db" --logs "$d/logs" \
 		--ctl-config "$d/ejabberdctl.cfg" started
 	wait_port 25223 ejabberd
 	;;
