@@ -101,6 +101,7 @@ pub struct Db {
     pool: AnyPool,
     backend: Backend,
     offline: Arc<OfflineShared>,
+    known: Arc<users::KnownAccounts>,
 }
 
 /// What every [`OfflineStore`] of one [`Db`] shares: the one writer that
@@ -151,7 +152,7 @@ impl Db {
             }
         }
         let pool = options.acquire_timeout(Duration::from_secs(10)).connect(&url).await?;
-        Ok(Db { pool, backend, offline: Arc::default() })
+        Ok(Db { pool, backend, offline: Arc::default(), known: Arc::default() })
     }
 
     /// Applies this backend's embedded migrations.
@@ -218,7 +219,12 @@ impl Db {
     /// ends (after draining) when the last handle that can submit is gone.
     fn offline_writer(&self) -> &OfflineWriter {
         self.offline.writer.get_or_init(|| {
-            let db = Db { pool: self.pool.clone(), backend: self.backend, offline: Arc::default() };
+            let db = Db {
+                pool: self.pool.clone(),
+                backend: self.backend,
+                offline: Arc::default(),
+                known: self.known.clone(),
+            };
             OfflineWriter::spawn(db, self.offline.tally.clone())
         })
     }

@@ -6,6 +6,10 @@
 //! Binary values are stored as base64 TEXT, which every backend and the `Any`
 //! driver handle identically.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use sqlx::Row;
@@ -64,6 +68,49 @@ const UPDATE: &str = "UPDATE users SET sha1_salt = ?, sha1_iterations = ?, sha1_
      sha1_server_key = ?, sha256_salt = ?, sha256_iterations = ?, sha256_stored_key = ?, \
      sha256_server_key = ? WHERE jid = ?";
 
+/// Accounts recently found to exist, shared by the clones of one
+/// [`Db`]. Only "yes" is kept: a new account is never hidden by a stale
+/// "no". An account deleted through this process is forgotten at once; one
+/// deleted by another process (`wasmpp deluser` against a running server's
+/// database) may still count as existing for [`KNOWN_FOR`], so a message
+/// sent to it in that window is stored rather than bounced.
+#[derive(Debug)]
+pub(super) struct KnownAccounts {
+    ttl: Duration,
+    seen: Mutex<HashMap<String, Instant>>,
+}
+
+/// How long a "yes" is believed.
+const KNOWN_FOR: Duration = Duration::from_secs(5);
+/// Entries kept at most; the map is emptied when it is full, which costs
+/// one query per account afterwards and nothing else.
+const KNOWN_MAX: usize = 65_536;
+
+impl Default for KnownAccounts {
+    fn default() -> Self {
+        KnownAccounts { ttl: KNOWN_FOR, seen: Mutex::default() }
+    }
+}
+
+impl KnownAccounts {
+    fn contains(&self, jid: &str) -> bool {
+        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.get(jid).is_some_and(|at| at.elapsed() < self.ttl)
+    }
+
+    fn insert(&self, jid: &str) {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.len() >= KNOWN_MAX {
+            seen.clear();
+        }
+        seen.insert(jid.to_owned(), Instant::now());
+    }
+
+    fn forget(&self, jid: &str) {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner()).remove(jid);
+    }
+}
+
 type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 impl UserStore {
@@ -83,6 +130,7 @@ impl UserStore {
 
     /// Deletes an account; `NotFound` if there was none.
     pub async fn delete(&self, jid: &str) -> Result<(), StoreError> {
+        self.db.known.forget(jid);
         let sql = self.db.sql("DELETE FROM users WHERE jid = ?");
         let done = sqlx::query(&sql).bind(jid).execute(self.db.pool()).await?;
         if done.rows_affected() == 0 {
@@ -103,10 +151,19 @@ impl UserStore {
         Ok(())
     }
 
-    /// Whether the account exists.
+    /// Whether the account exists. Every message to an offline account
+    /// asks this (RFC 6121 §8.5.2.2: store, or bounce for no account), so
+    /// a recent "yes" is answered from [`KnownAccounts`].
     pub async fn exists(&self, jid: &str) -> Result<bool, StoreError> {
+        let known = &self.db.known;
+        if known.contains(jid) {
+            return Ok(true);
+        }
         let sql = self.db.sql("SELECT jid FROM users WHERE jid = ?");
         let row = sqlx::query(&sql).bind(jid).fetch_optional(self.db.pool()).await?;
+        if row.is_some() {
+            known.insert(jid);
+        }
         Ok(row.is_some())
     }
 
@@ -144,4 +201,31 @@ fn read_creds(row: &AnyRow, prefix: &str) -> Result<ScramCredentials, StoreError
         stored_key: text("stored_key")?,
         server_key: text("server_key")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_accounts_expire_are_forgotten_and_bounded() {
+        let known = KnownAccounts::default();
+        assert!(!known.contains("a@x"));
+        known.insert("a@x");
+        assert!(known.contains("a@x") && !known.contains("b@x"));
+        known.forget("a@x");
+        assert!(!known.contains("a@x"));
+
+        let stale = KnownAccounts { ttl: Duration::ZERO, seen: Mutex::default() };
+        stale.insert("a@x");
+        assert!(!stale.contains("a@x"), "a yes older than the ttl is asked again");
+
+        for i in 0..KNOWN_MAX {
+            known.insert(&format!("u{i}@x"));
+        }
+        known.insert("last@x");
+        let seen = known.seen.lock().unwrap();
+        assert_eq!(seen.len(), 1, "a full map starts over");
+        assert!(seen.contains_key("last@x"));
+    }
 }
