@@ -64,6 +64,9 @@ install\ *)
 		ejabberdctl --config-dir "$d" --config "$d/ejabberd.yml" --spool "$d/db" --logs "$d/logs" \
 		--ctl-config "$d/ejabberdctl.cfg" started
 	wait_port 25223 ejabberd
+	# Right after a restart with 10,000 accounts, logins were refused with
+	# not-authorized for a few seconds (tables still loading): wait them out.
+	sleep 5
 	;;
 "prosody reset" | "ejabberd reset")
 	"$0" "$1" stop
