@@ -1,4 +1,4 @@
-//! Builds the guest plugins (`wit/` world `xmpp:sm/sm-plugin@0.2.0`) as
+//! Builds the guest plugins (`wit/` world `xmpp:sm/sm-plugin@0.2.1`) as
 //! `wasm32-wasip2` components during every `cargo build`/`run`/`test` of the
 //! host, so a fresh checkout needs no extra step.
 //!
@@ -32,6 +32,7 @@ const GUESTS: &[&str] = &[
     "fault-trap",
     "fault-spin",
     "fault-hog",
+    "fanout-ghost",
     "overreach",
     "body-contains",
     "fault-condition",

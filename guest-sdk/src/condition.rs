@@ -1,4 +1,4 @@
-//! Custom XEP-0079 conditions (the `xmpp:sm/amp-condition@0.2.0` world):
+//! Custom XEP-0079 conditions (the `xmpp:sm/amp-condition@0.2.1` world):
 //! implement [`AmpCondition`] and call [`export_condition!`](crate::export_condition) once.
 //!
 //! A condition is pure logic over a narrow view of the message
@@ -70,8 +70,8 @@ pub mod __condition_bindings {
         export_macro_name: "__export_amp_condition",
         default_bindings_module: "::wasmpp_guest_sdk::condition::__condition_bindings",
         with: {
-            "xmpp:sm/types@0.2.0": crate::__bindings::xmpp::sm::types,
-            "xmpp:sm/log@0.2.0": crate::__bindings::xmpp::sm::log,
+            "xmpp:sm/types@0.2.1": crate::__bindings::xmpp::sm::types,
+            "xmpp:sm/log@0.2.1": crate::__bindings::xmpp::sm::log,
         },
     });
 

@@ -1,4 +1,4 @@
-//! Write wasmpp session-manager plugins (the `xmpp:sm/sm-plugin@0.2.0` world
+//! Write wasmpp session-manager plugins (the `xmpp:sm/sm-plugin@0.2.1` world
 //! in `wit/`) as plain Rust.
 //!
 //! The generated WIT bindings stay private (`__bindings`): plugin authors
@@ -63,8 +63,9 @@ pub mod types;
 pub use condition::AmpCondition;
 pub use stanza::Stanza;
 pub use types::{
-    Capability, Condition, ConditionInfo, DeliverValue, Denied, Disposition, Effect, ElementView, ErrorType, KeptFate,
-    LeafView, Manifest, MessageInfo, MessageType, PackedAttrs, Recheck, ResourceInfo, StanzaError, StanzaKind, Verdict,
+    AddresseeInfo, Capability, Condition, ConditionInfo, DeliverValue, Denied, Disposition, Effect, ElementView,
+    ErrorType, KeptFate, LeafView, Manifest, MessageInfo, MessageType, PackedAttrs, Recheck, ResourceInfo, StanzaError,
+    StanzaKind, Verdict,
 };
 
 /// Generated bindings; not part of the API (used by [`export_plugin!`]).

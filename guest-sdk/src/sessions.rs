@@ -4,7 +4,18 @@
 //! the manifest; without the grant it returns [`Denied`].
 
 use crate::host::sessions as wit;
-use crate::types::{Denied, ResourceInfo};
+use crate::types::{AddresseeInfo, Denied, ResourceInfo};
+
+/// The current message's addressee: bare JID, resourcepart, whether the
+/// account exists or is remote, and its sessions (empty unless it exists
+/// here). One host call where [`Stanza::to_bare`](crate::Stanza::to_bare),
+/// [`Stanza::to_resource`](crate::Stanza::to_resource),
+/// [`recipient_exists`], [`recipient_is_remote`] and [`resources`] make
+/// five: a plugin that routes every message should use this. Needs a host
+/// of `xmpp:sm@0.2.1` or later.
+pub fn addressee() -> Result<AddresseeInfo, Denied> {
+    wit::addressee()
+}
 
 /// All bound sessions of the local account `bare`; empty when it has none.
 pub fn resources(bare: &str) -> Result<Vec<ResourceInfo>, Denied> {

@@ -7,9 +7,9 @@
 use crate::__bindings::xmpp::sm::types as wit;
 
 pub use wit::{
-    Capability, ConditionInfo, DeliverValue, Denied, Disposition, Effect, ElementView, ErrorCondition as Condition,
-    ErrorType, KeptFate, LeafView, Manifest, MessageInfo, MessageType, PackedAttrs, Recheck, ResourceInfo, StanzaError,
-    StanzaKind, Verdict,
+    AddresseeInfo, Capability, ConditionInfo, DeliverValue, Denied, Disposition, Effect, ElementView,
+    ErrorCondition as Condition, ErrorType, KeptFate, LeafView, Manifest, MessageInfo, MessageType, PackedAttrs,
+    Recheck, ResourceInfo, StanzaError, StanzaKind, Verdict,
 };
 
 impl Capability {

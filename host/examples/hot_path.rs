@@ -6,7 +6,8 @@
 //!
 //! `cargo run --release -p wasmpp --example hot_path -- amp_three_rules 20000`
 //! Paths: parse, empty, message, message_msgoffline, amp (plain message),
-//! and the same with `_three_rules` (three XEP-0079 rules, none firing).
+//! and the same with `_three_rules` (three XEP-0079 rules, none firing) or
+//! `_one_rule` (the `amp` load scenario's `deliver=stored → drop`).
 //! `WASMPP_BENCH_PLUGIN_DIR` loads the plugins from a directory instead of
 //! the embedded ones (guests built with symbols, for `perf report`).
 
@@ -20,26 +21,41 @@ use wasmpp::xmpp::{FullJid, Jid, Stanza};
 const HEADER: &[u8] = b"<?xml version='1.0'?><stream:stream to='localhost' version='1.0' \
     xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
 
-fn message(rules: bool) -> Vec<u8> {
+fn message(rules: Rules) -> Vec<u8> {
     let body = "x".repeat(200);
-    let amp = if rules {
-        "<amp xmlns='http://jabber.org/protocol/amp'>\
-         <rule condition='deliver' value='stored' action='alert'/>\
-         <rule condition='match-resource' value='exact' action='drop'/>\
-         <rule condition='expire-at' value='2999-01-01T00:00:00Z' action='error'/></amp>"
-    } else {
-        ""
+    let amp = match rules {
+        Rules::Three => {
+            "<amp xmlns='http://jabber.org/protocol/amp'>\
+             <rule condition='deliver' value='stored' action='alert'/>\
+             <rule condition='match-resource' value='exact' action='drop'/>\
+             <rule condition='expire-at' value='2999-01-01T00:00:00Z' action='error'/></amp>"
+        }
+        // The `amp` load scenario's rule.
+        Rules::One => {
+            "<amp xmlns='http://jabber.org/protocol/amp'><rule condition='deliver' action='drop' value='stored'/></amp>"
+        }
+        Rules::None => "",
     };
     format!("<message to='juliet@localhost' type='chat' id='m1'><body>{body}</body>{amp}</message>").into_bytes()
+}
+
+#[derive(Clone, Copy)]
+enum Rules {
+    None,
+    One,
+    Three,
 }
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let path = args.next().unwrap_or_else(|| "amp_three_rules".into());
     let n: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(10_000);
-    let (chain_name, rules) = match path.strip_suffix("_three_rules") {
-        Some(base) => (base.to_owned(), true),
-        None => (path.clone(), false),
+    let (chain_name, rules) = if let Some(base) = path.strip_suffix("_three_rules") {
+        (base.to_owned(), Rules::Three)
+    } else if let Some(base) = path.strip_suffix("_one_rule") {
+        (base.to_owned(), Rules::One)
+    } else {
+        (path.clone(), Rules::None)
     };
     let ids: Vec<String> = match chain_name.as_str() {
         "parse" | "empty" => vec![],

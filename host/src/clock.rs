@@ -13,6 +13,8 @@ use tokio::sync::Notify;
 #[derive(Debug, Default)]
 pub struct Clock {
     offset_ms: AtomicI64,
+    /// The wall-clock instant the clock stands at, or 0 while it runs.
+    frozen_at_ms: AtomicI64,
     moved: Notify,
 }
 
@@ -24,7 +26,18 @@ impl Clock {
 
     /// Now, in ms since the Unix epoch (UTC).
     pub fn now_ms(&self) -> i64 {
-        crate::xmpp::datetime::now_ms() + self.offset_ms.load(Ordering::Relaxed)
+        let wall = match self.frozen_at_ms.load(Ordering::Relaxed) {
+            0 => crate::xmpp::datetime::now_ms(),
+            frozen => frozen,
+        };
+        wall + self.offset_ms.load(Ordering::Relaxed)
+    }
+
+    /// Stops the clock where it is; only [`Clock::advance`] moves it then.
+    /// For tests that need many events within one millisecond, as a burst
+    /// on a busy machine has them.
+    pub fn freeze(&self) {
+        self.frozen_at_ms.store(crate::xmpp::datetime::now_ms(), Ordering::Relaxed);
     }
 
     /// Moves the clock forward by `ms` and wakes whoever waits on
@@ -57,5 +70,16 @@ mod tests {
         clock.advance(3_600_000);
         tokio::time::timeout(std::time::Duration::from_secs(5), waiter).await.unwrap().unwrap();
         assert!(clock.now_ms() - before >= 3_600_000);
+    }
+
+    #[test]
+    fn a_frozen_clock_moves_only_when_advanced() {
+        let clock = Clock::new();
+        clock.freeze();
+        let frozen = clock.now_ms();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert_eq!(clock.now_ms(), frozen);
+        clock.advance(7);
+        assert_eq!(clock.now_ms(), frozen + 7);
     }
 }

@@ -46,7 +46,7 @@ fn shipped_plugins_pass_and_report_their_manifest() {
         "message.wasm: ok",
         "  id            message",
         "  version       0.1.0",
-        "  WIT API       xmpp:sm@0.2.0",
+        "  WIT API       xmpp:sm@0.2.1",
         "  handles       message",
         "  features      (none)",
         "  capabilities  sessions, deliver",
@@ -88,10 +88,10 @@ fn rejected_components_exit_1_with_the_reason_and_the_file() {
     let old = dir.path().join("old.wasm");
     std::fs::write(&old, component_importing_log("0.1.0")).unwrap();
     let err = fails(&old);
-    assert!(err.contains("old.wasm): built for xmpp:sm@0.1.0, this server provides xmpp:sm@0.2.0"), "{err}");
+    assert!(err.contains("old.wasm): built for xmpp:sm@0.1.0, this server provides xmpp:sm@0.2.1"), "{err}");
 
     let err = fails(&guest("body-contains.wasm"));
-    assert!(err.contains("does not implement xmpp:sm/sm-plugin@0.2.0"), "{err}");
+    assert!(err.contains("does not implement xmpp:sm/sm-plugin@0.2.1"), "{err}");
 
     let err = fails(&dir.path().join("missing.wasm"));
     assert!(err.contains("missing.wasm: No such file"), "{err}");

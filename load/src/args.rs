@@ -99,6 +99,8 @@ pub struct Options {
     pub concurrency: u32,
     /// Server process to sample VmRSS from (idle).
     pub server_pid: Option<u32>,
+    /// Worker threads of the tool's runtime.
+    pub threads: usize,
     /// Print one JSON line per run on stdout.
     pub json: bool,
     /// No progress line.
@@ -126,6 +128,7 @@ pub const OPTIONS: &[(&str, &str, &str)] = &[
     ("messages", "1000", "messages per offline pair"),
     ("concurrency", "50", "connections set up at once"),
     ("server-pid", "", "pid of the server, to report VmRSS per idle connection"),
+    ("threads", "1", "worker threads of the tool (one keeps it cheap beside a server on the same machine)"),
     ("json", "false", "also print one JSON line per run"),
     ("quiet", "false", "no progress line on stderr"),
 ];
@@ -203,6 +206,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Option<Options>>
             "" => None,
             p => Some(p.parse().context("--server-pid")?),
         },
+        threads: num("threads")?.try_into().context("--threads")?,
         json: flag("json")?,
         quiet: flag("quiet")?,
     };
@@ -211,8 +215,8 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Option<Options>>
 }
 
 fn check(o: &Options) -> Result<()> {
-    if o.users == 0 || o.pairs == 0 || o.window == 0 || o.concurrency == 0 || o.messages == 0 {
-        bail!("--users, --pairs, --window, --concurrency and --messages must be at least 1");
+    if o.users == 0 || o.pairs == 0 || o.window == 0 || o.concurrency == 0 || o.messages == 0 || o.threads == 0 {
+        bail!("--users, --pairs, --window, --concurrency, --messages and --threads must be at least 1");
     }
     if o.duration.is_zero() || o.timeout.is_zero() {
         bail!("--duration and --timeout must be positive");
@@ -263,7 +267,7 @@ mod tests {
         assert_eq!((o.host.as_str(), o.port, o.domain.as_str()), ("127.0.0.1", 5222, "localhost"));
         assert_eq!(o.duration, Duration::from_secs(10));
         assert_eq!(o.mechanism, "AUTO");
-        assert_eq!(o.server_pid, None);
+        assert_eq!((o.server_pid, o.threads), (None, 1));
         let o = args("idle --server-pid=42 --mechanism=plain --quiet").unwrap().unwrap();
         assert_eq!((o.server_pid, o.mechanism.as_str(), o.quiet), (Some(42), "PLAIN", true));
     }
@@ -280,6 +284,7 @@ mod tests {
             "chat --tls=maybe",
             "chat --mechanism=DIGEST-MD5",
             "chat --window=0",
+            "chat --threads=0",
             "chat --duration=forever",
             "chat --pairs",
         ] {

@@ -21,7 +21,7 @@ fn main() -> ExitCode {
     if fds < needed {
         eprintln!("wasmpp-load: warning: open-file limit {fds} may be too low for {needed} sockets (ulimit -n)");
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(opts.threads).enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("wasmpp-load: cannot start the runtime: {e}");

@@ -262,13 +262,21 @@ impl Client {
     }
 
     /// Closes our stream and waits for the server to close its own (RFC 6120 §4.4).
-    pub async fn close(mut self) -> Result<()> {
+    pub async fn close(self) -> Result<()> {
+        self.close_collecting().await.map(drop)
+    }
+
+    /// Like [`Client::close`], returning the stanzas the server sent before
+    /// its own `</stream:stream>` (queued ones included), in order.
+    pub async fn close_collecting(mut self) -> Result<Vec<El>> {
+        let mut before_end: Vec<El> = self.queue.drain(..).collect();
         if !self.closed {
             self.send_raw("</stream:stream>").await?;
             let deadline = Instant::now() + self.timeout;
             loop {
                 match self.read_item(deadline).await? {
                     Some(Item::End) => break,
+                    Some(Item::Element(el)) => before_end.push(el),
                     Some(_) => continue,
                     None => bail!("server did not close its stream"),
                 }
@@ -276,7 +284,7 @@ impl Client {
         }
         // The server may already have dropped the socket; that is a fine ending too.
         let _ = timeout(self.timeout, self.io.shutdown()).await;
-        Ok(())
+        Ok(before_end)
     }
 
     /// Sends a stream header and reads the server's header and features (§4.2, §4.3).

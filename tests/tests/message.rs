@@ -162,3 +162,29 @@ async fn without_the_message_plugin_nothing_is_delivered() {
     assert_eq!(error_condition(&err), "service-unavailable");
     juliet.expect_silence(QUIET).await.unwrap();
 }
+
+/// A session can close between the chain's decision and the delivery (the
+/// `fanout-ghost` fixture makes that race certain by delivering to a
+/// resource nobody bound). A message that still reached another session
+/// was delivered, so its sender hears nothing; one that reached no session
+/// comes back as `service-unavailable`, never silently lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_to_a_closed_session_bounces_only_when_nothing_was_delivered() {
+    let chain = "--sm-plugins=-amp,+fanout-ghost,+message";
+    let srv = TestServer::start_with_plugins(&[chain], &[("fanout-ghost.wasm", "fanout-ghost")]).await;
+    srv.add_user("romeo", "pw").await;
+    srv.add_user("juliet", "pw").await;
+    let mut juliet = login(&srv, "juliet", "balcony", Some(0)).await;
+    let mut romeo = login(&srv, "romeo", "orchard", None).await;
+
+    romeo.send_message("juliet@localhost/balcony", "chat", "g1", "ghost-and-real").await.unwrap();
+    let got = juliet.recv().await.unwrap();
+    assert_eq!((got.attr("id"), body(&got)), (Some("g1"), "ghost-and-real"));
+    romeo.expect_silence(QUIET).await.unwrap();
+
+    romeo.send_message("juliet@localhost/balcony", "chat", "g2", "ghost-only").await.unwrap();
+    let err = romeo.recv().await.unwrap();
+    assert_eq!(err.attr("id"), Some("g2"), "{err}");
+    assert_eq!(error_condition(&err), "service-unavailable");
+    juliet.expect_silence(QUIET).await.unwrap();
+}

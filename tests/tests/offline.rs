@@ -34,6 +34,13 @@ fn body(el: &El) -> String {
 }
 
 /// Every message that arrives within `QUIET` of the previous one.
+/// `n` chat messages to Juliet in one string, ids `{prefix}0`…, bodies `0`….
+fn burst(prefix: &str, n: usize) -> String {
+    (0..n)
+        .map(|i| format!("<message to='juliet@localhost' type='chat' id='{prefix}{i}'><body>{i}</body></message>"))
+        .collect()
+}
+
 async fn drain(c: &mut Client) -> Vec<El> {
     let mut got = Vec::new();
     while let Some(el) = c.recv_timeout(QUIET).await.unwrap() {
@@ -178,11 +185,7 @@ async fn a_reply_comes_after_the_messages_before_it_are_stored_or_bounced() {
     let srv = server(&["--sess-man/plugins-conf/msgoffline/store-limit=150"]).await;
     let mut romeo = romeo(&srv).await;
     for round in 0..3usize {
-        let mut burst = String::new();
-        for i in 0..100 {
-            burst +=
-                &format!("<message to='juliet@localhost' type='chat' id='r{round}-{i}'><body>{i}</body></message>");
-        }
+        let mut burst = burst(&format!("r{round}-"), 100);
         let sync = format!("sync{round}");
         burst += &format!("<iq type='get' id='{sync}' to='{DOMAIN}'><ping xmlns='urn:xmpp:ping'/></iq>");
         romeo.send_raw(&burst).await.unwrap();
@@ -211,14 +214,31 @@ async fn a_reply_comes_after_the_messages_before_it_are_stored_or_bounced() {
 async fn messages_in_flight_at_a_disconnect_are_stored() {
     let srv = server(&["--sess-man/plugins-conf/msgoffline/store-limit=0"]).await;
     let mut romeo = romeo(&srv).await;
-    let mut burst = String::new();
-    for i in 0..300 {
-        burst += &format!("<message to='juliet@localhost' type='chat' id='d{i}'><body>{i}</body></message>");
-    }
-    romeo.send_raw(&burst).await.unwrap();
+    romeo.send_raw(&burst("d", 300)).await.unwrap();
     romeo.close().await.unwrap();
     assert_eq!(srv.server.services.offline.count("juliet@localhost").await.unwrap(), 300);
     let mut juliet = Client::login(srv.addr, DOMAIN, "juliet", "pw", None).await.unwrap();
     let bodies: Vec<String> = drain(&mut juliet).await.iter().map(body).collect();
     assert_eq!(bodies, (0..300).map(|i| i.to_string()).collect::<Vec<_>>(), "all, in order");
+}
+
+/// A session that closes while its last messages are still being stored
+/// gets the refusals among them before the server closes its stream: the
+/// session settles its in-flight stores (bouncing the refused ones) before
+/// it goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_of_in_flight_messages_arrive_before_the_stream_closes() {
+    let srv = server(&["--sess-man/plugins-conf/msgoffline/store-limit=150"]).await;
+    let mut romeo = romeo(&srv).await;
+    romeo.send_raw(&burst("c", 200)).await.unwrap();
+    // `</stream:stream>` follows at once, while the stores are in flight.
+    let before_end = romeo.close_collecting().await.unwrap();
+    let refused: Vec<&str> = before_end
+        .iter()
+        .inspect(|el| assert!(el.attr("type") == Some("error") && el.to_string().contains("queue is full"), "{el}"))
+        .map(|el| el.attr("id").unwrap_or_default())
+        .collect();
+    let expected: Vec<String> = (150..200).map(|i| format!("c{i}")).collect();
+    assert_eq!(refused, expected);
+    assert_eq!(srv.server.services.offline.count("juliet@localhost").await.unwrap(), 150);
 }

@@ -96,13 +96,19 @@ async fn a_killed_flush_delivers_every_message_at_least_once_after_restart() {
 
     let (mut server, addr) = spawn(dir.path());
     let mut again = Client::login(addr, DOMAIN, "juliet", "pw", Some("balcony")).await.unwrap();
-    while let Some(el) = again.recv_timeout(std::time::Duration::from_millis(500)).await.unwrap() {
-        seen.extend(body_of(&el));
+    // Until every message has been seen, or the server stays silent for
+    // long enough that a busy machine's pause cannot explain it.
+    let number = |b: &String| b.split(' ').next().unwrap().parse::<usize>().unwrap();
+    let mut distinct: HashSet<usize> = seen.iter().map(number).collect();
+    while distinct.len() < TOTAL {
+        let Some(el) = again.recv_timeout(std::time::Duration::from_secs(5)).await.unwrap() else { break };
+        if let Some(b) = body_of(&el) {
+            distinct.insert(number(&b));
+            seen.push(b);
+        }
     }
     server.kill();
 
-    let distinct: HashSet<usize> =
-        seen.iter().map(|b| b.split(' ').next().unwrap().parse::<usize>().unwrap()).collect();
     let missing: Vec<usize> = (0..TOTAL).filter(|i| !distinct.contains(i)).collect();
     assert!(missing.is_empty(), "lost {} messages, e.g. {:?}", missing.len(), &missing[..missing.len().min(10)]);
     eprintln!(

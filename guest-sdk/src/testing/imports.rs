@@ -43,12 +43,28 @@ pub(crate) mod stanza {
 
 pub(crate) mod sessions {
     use super::current;
-    use crate::types::{Capability, Denied, ResourceInfo};
+    use crate::types::{AddresseeInfo, Capability, Denied, ResourceInfo};
 
     pub(crate) fn resources(bare: &str) -> Result<Vec<ResourceInfo>, Denied> {
         let scope = current("sessions::resources");
         scope.gate(Capability::Sessions)?;
         Ok(scope.host.accounts.get(bare).cloned().unwrap_or_default())
+    }
+
+    pub(crate) fn addressee() -> Result<AddresseeInfo, Denied> {
+        let scope = current("sessions::addressee");
+        scope.gate(Capability::Sessions)?;
+        let stanza = scope.stanza.as_ref();
+        let to_bare = stanza.and_then(|s| s.to_bare());
+        let remote = scope.host.recipient_is_remote;
+        let sessions = to_bare.as_ref().filter(|_| !remote).and_then(|b| scope.host.accounts.get(b)).cloned();
+        Ok(AddresseeInfo {
+            exists: sessions.is_some(),
+            sessions: sessions.unwrap_or_default(),
+            to_resource: stanza.and_then(|s| s.to_resource()),
+            to_bare,
+            remote,
+        })
     }
 
     pub(crate) fn recipient_exists() -> Result<bool, Denied> {

@@ -70,6 +70,30 @@ fn sessions_answer_from_the_accounts_for_the_addressee() {
 }
 
 #[test]
+fn the_addressee_is_the_five_answers_in_one() {
+    let sessions_of = |xml: &str| {
+        let host = MockHost::new().sessions(JULIET, &[ResourceInfo::new("balcony", 1, true)]).stanza_xml(xml);
+        host.run::<Everything, _>(|s| {
+            let to = sessions::addressee().unwrap();
+            assert_eq!(to.to_bare, s.to_bare());
+            assert_eq!(to.to_resource, s.to_resource());
+            assert_eq!(to.exists, sessions::recipient_exists().unwrap());
+            assert_eq!(to.remote, sessions::recipient_is_remote().unwrap());
+            to
+        })
+    };
+    let to = sessions_of("<message to='juliet@localhost/balcony'/>");
+    assert_eq!(
+        (to.to_resource.as_deref(), to.sessions.as_slice()),
+        (Some("balcony"), &[ResourceInfo::new("balcony", 1, true)][..])
+    );
+    let to = sessions_of("<message to='tybalt@localhost'/>");
+    assert!(!to.exists && to.sessions.is_empty());
+    let denied = MockHost::new().stanza_xml(CHAT).run::<Nothing, _>(|_| sessions::addressee());
+    assert_eq!(denied.unwrap_err().capability, Capability::Sessions);
+}
+
+#[test]
 fn presence_visibility_is_answered_only_for_amp_messages() {
     let amp = "<message to='juliet@localhost'><amp xmlns='http://jabber.org/protocol/amp'/></message>";
     let may = |xml: &str| {

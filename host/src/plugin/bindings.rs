@@ -1,4 +1,4 @@
-//! The host side of the `xmpp:sm@0.2.0` WIT contract (`wit/`): the one
+//! The host side of the `xmpp:sm@0.2.1` WIT contract (`wit/`): the one
 //! `bindgen!` site, plus conversions between the generated WIT types and the
 //! host's typed RFC 6120/6121 values.
 //!
@@ -18,12 +18,13 @@ wasmtime::component::bindgen!({
 pub(super) use xmpp::sm::types as wit;
 
 /// The WIT package of the contract, as component import names spell it
-/// (`xmpp:sm/log@0.2.0`).
+/// (`xmpp:sm/log@0.2.1`).
 pub const WIT_PACKAGE: &str = "xmpp:sm";
 
-/// The contract version this host provides: `wit/*.wit` declare it and a
-/// component must be built for exactly it (checked before linking).
-pub const WIT_VERSION: &str = "0.2.0";
+/// The contract version this host provides: `wit/*.wit` declare it, and a
+/// component must be built for it or an earlier patch release of it
+/// (checked before linking, `manifest::api_version`).
+pub const WIT_VERSION: &str = "0.2.1";
 
 pub(super) fn kind_to_wit(kind: StanzaKind) -> wit::StanzaKind {
     match kind {

@@ -191,7 +191,7 @@ fn a_component_built_for_another_contract_version_is_named_as_such() {
     assert!(matches!(&err, PluginError::ApiVersion { found, .. } if found == "0.1.0"), "{err:?}");
     let text = err.to_string();
     assert!(text.starts_with("plugin old ("), "{text}");
-    assert!(text.contains("old.wasm): built for xmpp:sm@0.1.0, this server provides xmpp:sm@0.2.0"), "{text}");
+    assert!(text.contains("old.wasm): built for xmpp:sm@0.1.0, this server provides xmpp:sm@0.2.1"), "{text}");
     // The same component at this version passes the check and fails linking.
     std::fs::write(dir.path().join("new.wasm"), component_importing_log(WIT_VERSION)).unwrap();
     let err = host.load_chain(&ids(&["new"]), Some(dir.path())).unwrap_err();
@@ -200,19 +200,19 @@ fn a_component_built_for_another_contract_version_is_named_as_such() {
     let conditions = tempfile::tempdir().unwrap();
     std::fs::write(conditions.path().join("old.wasm"), component_importing_log("0.1.0")).unwrap();
     let err = host.load_conditions(conditions.path()).unwrap_err().to_string();
-    assert!(err.contains("built for xmpp:sm@0.1.0, this server provides xmpp:sm@0.2.0"), "{err}");
+    assert!(err.contains("built for xmpp:sm@0.1.0, this server provides xmpp:sm@0.2.1"), "{err}");
 }
 
 #[test]
 fn plugin_check_reports_what_the_server_would_load() {
     let host = PluginHost::new(Limits::default()).unwrap();
     let report = host.check_file(&Path::new(GUEST_DIR).join("msgoffline.wasm")).unwrap();
-    assert_eq!((report.info.id.as_str(), report.api_version.as_str()), ("msgoffline", "0.2.0"));
+    assert_eq!((report.info.id.as_str(), report.api_version.as_str()), ("msgoffline", "0.2.1"));
     let text = report.to_string();
     for line in [
         "msgoffline.wasm: ok\n",
         "  id            msgoffline\n",
-        "  WIT API       xmpp:sm@0.2.0\n",
+        "  WIT API       xmpp:sm@0.2.1\n",
         "  handles       message, presence\n",
         "  features      msgoffline\n",
         "  capabilities  sessions, offline-store\n",

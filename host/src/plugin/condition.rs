@@ -20,7 +20,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Store, UpdateDeadline};
@@ -86,8 +86,8 @@ pub(super) struct Sandbox {
     name: Arc<str>,
     /// Its counters once declared (for error reports through `log`).
     counters: Option<Arc<PluginCounters>>,
-    /// The thread's CPU clock when the current call started.
-    call_started: Duration,
+    /// The current call's CPU budget (read only past its deadline).
+    budget: super::cpu::CallBudget,
 }
 
 impl Conditions {
@@ -341,17 +341,17 @@ fn instantiate(pre: &AmpConditionPre<Sandbox>, runtime: &Runtime, name: Arc<str>
         memory: MemoryCap::new(runtime.memory_bytes),
         name,
         counters: None,
-        call_started: Duration::ZERO,
+        budget: super::cpu::CallBudget::default(),
     };
     let mut store = Store::new(&runtime.engine, sandbox);
     store.limiter(|s| &mut s.memory);
     store.set_epoch_deadline(runtime.deadline_ticks);
     let budget = runtime.deadline;
-    store.epoch_deadline_callback(move |ctx| {
-        if ctx.data().cpu_used() < budget {
-            Ok(UpdateDeadline::Continue(1))
-        } else {
+    store.epoch_deadline_callback(move |mut ctx| {
+        if ctx.data_mut().budget.spent(budget) {
             Err(wasmtime::Trap::Interrupt.into())
+        } else {
+            Ok(UpdateDeadline::Continue(1))
         }
     });
     let bindings = pre.instantiate(&mut store)?;
@@ -375,11 +375,7 @@ impl Sandbox {
     /// Starts a call: a fresh CPU budget and memory-refusal record.
     fn start_call(&mut self) {
         self.memory.refused = false;
-        self.call_started = super::cpu::thread_time();
-    }
-
-    fn cpu_used(&self) -> Duration {
-        super::cpu::thread_time().saturating_sub(self.call_started)
+        self.budget.start();
     }
 }
 

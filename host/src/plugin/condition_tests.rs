@@ -128,7 +128,7 @@ fn an_sm_plugin_is_not_a_condition() {
     let dir = dir_with(&[("message.wasm", "message.wasm")]);
     let (file, reason) = load_err(dir.path());
     assert_eq!(file, dir.path().join("message.wasm"));
-    assert!(reason.contains("does not implement xmpp:sm/amp-condition@0.2.0"), "{reason}");
+    assert!(reason.contains("does not implement xmpp:sm/amp-condition@0.2.1"), "{reason}");
 }
 
 #[test]

@@ -14,7 +14,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use super::bindings::{kind_to_wit, message_type_to_wit, wit, xmpp};
 use super::capability::{self, Capabilities, Capability, Denials};
 use super::limits::MemoryCap;
-use super::views::{child_copy, element_view, message_info, packed_attrs, plain_name, write_element, xml_char};
+use super::views::{child_copy, element_view, message_info, packed_attrs, plain_name, xml_char};
 use super::{PluginEnv, SessionView, StanzaContext};
 use crate::xml::Element;
 use crate::xmpp::{Stanza, StanzaKind};
@@ -46,8 +46,8 @@ pub(super) struct State {
     denials: Arc<Denials>,
     /// The stanza slot's table index (see `reserve_slot`).
     slot_rep: Option<u32>,
-    /// The thread's CPU clock when the current call started.
-    call_started: std::time::Duration,
+    /// The current call's CPU budget (read only past its deadline).
+    pub(super) budget: super::cpu::CallBudget,
     /// The last `child-copy` answer of the current call and the element it
     /// serialises, so `replace-child` with that string needs no parse.
     copy: Option<(String, Element)>,
@@ -71,7 +71,7 @@ impl State {
             granted,
             denials,
             slot_rep: None,
-            call_started: std::time::Duration::ZERO,
+            budget: super::cpu::CallBudget::default(),
             copy: None,
         }
     }
@@ -125,17 +125,7 @@ impl State {
         });
         self.memory.refused = false;
         self.copy = None;
-        self.start_clock();
-    }
-
-    /// Starts the CPU-time budget of a call.
-    pub(super) fn start_clock(&mut self) {
-        self.call_started = super::cpu::thread_time();
-    }
-
-    /// CPU time the current call has used so far.
-    pub(super) fn cpu_used(&self) -> std::time::Duration {
-        super::cpu::thread_time().saturating_sub(self.call_started)
+        self.budget.start();
     }
 
     /// Takes the stanza back after the call, whatever its outcome.
@@ -257,16 +247,14 @@ impl xmpp::sm::stanza::HostStanza for State {
         }
         let Some(el) = self.stanza(&s)?.el.child(&name, &ns) else { return Ok(None) };
         let copy = child_copy(el, &children, &drop, add);
-        let mut xml = String::new();
-        write_element(&copy, "", &mut xml);
+        // The server's own serialiser: the one every stanza leaves by.
+        let xml = copy.to_xml("");
         self.copy = Some((xml.clone(), copy));
         Ok(Some(xml))
     }
 
     fn to_xml(&mut self, s: Resource<StanzaSlot>) -> wasmtime::Result<String> {
-        let mut out = String::new();
-        write_element(&self.stanza(&s)?.el, "", &mut out);
-        Ok(out)
+        Ok(self.stanza(&s)?.el.to_xml(""))
     }
 
     fn drop(&mut self, _s: Resource<StanzaSlot>) -> wasmtime::Result<()> {
@@ -278,18 +266,41 @@ impl xmpp::sm::stanza::HostStanza for State {
 /// The answer to a gated import call.
 type Gated<T> = wasmtime::Result<Result<T, wit::Denied>>;
 
+/// The bound sessions of `bare` as the WIT shows them.
+fn resource_infos(scope: &CallScope, bare: &jid::BareJid) -> Vec<wit::ResourceInfo> {
+    scope
+        .sessions
+        .resources(bare)
+        .into_iter()
+        .map(|r| wit::ResourceInfo { resource: r.resource, priority: r.priority, available: r.available })
+        .collect()
+}
+
 impl xmpp::sm::sessions::Host for State {
     fn resources(&mut self, bare: String) -> Gated<Vec<wit::ResourceInfo>> {
         self.gated(Capability::Sessions, "sessions.resources", |state| {
             let (Some(scope), Ok(bare)) = (&state.scope, crate::xmpp::address::parse_bare(&bare)) else {
                 return Ok(Vec::new());
             };
-            Ok(scope
-                .sessions
-                .resources(&bare)
-                .into_iter()
-                .map(|r| wit::ResourceInfo { resource: r.resource, priority: r.priority, available: r.available })
-                .collect())
+            Ok(resource_infos(scope, &bare))
+        })
+    }
+
+    fn addressee(&mut self) -> Gated<wit::AddresseeInfo> {
+        self.gated(Capability::Sessions, "sessions.addressee", |state| {
+            let scope = state.scope.as_ref();
+            let (exists, remote) = scope.map_or((false, false), |s| (s.recipient_exists, s.recipient_is_remote));
+            let to = state.current().and_then(|s| s.to.as_ref());
+            let to_resource = to.and_then(|j| j.resource()).map(|r| r.to_string());
+            // The bare JID is built once: looked up, then handed over.
+            let (to_bare, sessions) = match (scope, to.map(|j| j.to_bare())) {
+                (Some(scope), Some(bare)) if exists && !remote => {
+                    let sessions = resource_infos(scope, &bare);
+                    (Some(bare.into_inner()), sessions)
+                }
+                (_, bare) => (bare.map(jid::BareJid::into_inner), Vec::new()),
+            };
+            Ok(wit::AddresseeInfo { to_bare, to_resource, exists, remote, sessions })
         })
     }
 
@@ -352,11 +363,9 @@ impl State {
     /// that spins to it must cost the rule its answer, not fault the plugin
     /// that asked.
     fn ask_conditions<R>(&mut self, ask: impl FnOnce(&dyn super::AmpConditions) -> R) -> R {
-        let started = super::cpu::thread_time();
+        let env = &self.env;
         // Guard → Arc → Box → the trait object.
-        let answer = ask(&***self.env.conditions.load());
-        self.call_started += super::cpu::thread_time().saturating_sub(started);
-        answer
+        self.budget.excluding(|| ask(&***env.conditions.load()))
     }
 }
 

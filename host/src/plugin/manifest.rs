@@ -12,21 +12,34 @@ use super::capability;
 use super::chain::PluginInfo;
 
 /// The `xmpp:sm` version `component` was built for: `Ok(Some(version))`
-/// when it names this host's, `Ok(None)` when it names no `xmpp:sm`
+/// when this host serves it, `Ok(None)` when it names no `xmpp:sm`
 /// interface at all (linking will say what it lacks), `Err(version)` for
-/// the first other version it names.
+/// the first version it names that this host does not serve.
+///
+/// The host serves its own version and the earlier patch releases of it
+/// (a `0.2.0` plugin runs on a `0.2.1` host): a patch release only adds
+/// functions, and wasmtime links `@0.2.0` names to `@0.2.1` definitions.
+/// A plugin built for a later patch may import what this host lacks.
 pub(super) fn api_version(component: &Component, engine: &Engine) -> Result<Option<String>, String> {
     let ty = component.component_type();
     let names = ty.imports(engine).map(|(name, _)| name).chain(ty.exports(engine).map(|(name, _)| name));
     let mut found = None;
     for name in names {
         let Some(version) = version_of(name) else { continue };
-        if version != WIT_VERSION {
+        if !served(version) {
             return Err(version.to_owned());
         }
         found = Some(version.to_owned());
     }
     Ok(found)
+}
+
+/// Whether a plugin built for `version` runs here (see [`api_version`]).
+fn served(version: &str) -> bool {
+    let (Ok(theirs), Ok(ours)) = (semver::Version::parse(version), semver::Version::parse(WIT_VERSION)) else {
+        return false;
+    };
+    (theirs.major, theirs.minor) == (ours.major, ours.minor) && theirs.patch <= ours.patch && theirs.pre.is_empty()
 }
 
 /// `0.2.0` of `xmpp:sm/log@0.2.0`; `None` for other packages (WASI).
@@ -148,6 +161,15 @@ mod tests {
         for feature in ["", "two words", "http://a b", "<x>"] {
             let reason = invalid(wit::Manifest { features: vec![feature.into()], ..manifest() });
             assert!(reason.contains(&format!("{feature:?}")), "{reason}");
+        }
+    }
+
+    #[test]
+    fn earlier_patch_releases_are_served() {
+        assert_eq!(WIT_VERSION, "0.2.1");
+        assert!(served("0.2.0") && served("0.2.1"));
+        for other in ["0.2.2", "0.1.0", "0.3.0", "1.2.1", "0.2.1-rc.1", "", "x"] {
+            assert!(!served(other), "{other}");
         }
     }
 

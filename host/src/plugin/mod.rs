@@ -1,5 +1,5 @@
 //! Session-manager plugins as WebAssembly components (`wit/`, package
-//! `xmpp:sm@0.2.0`): loading, sandboxing and running the plugin chain that
+//! `xmpp:sm@0.2.1`): loading, sandboxing and running the plugin chain that
 //! decides RFC 6121 §8.5 delivery and friends.
 //!
 //! # Layout

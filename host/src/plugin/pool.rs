@@ -1,12 +1,19 @@
-//! Warm instances of one plugin (WASM-NOTES §2, §5): a small stack of ready
-//! `Store`s, checked out for one call and checked back in.
+//! Warm instances of one plugin (WASM-NOTES §2, §5): a few ready `Store`s,
+//! checked out for one call and checked back in.
 //!
 //! Instances are not tied to connections: any worker can use any instance,
 //! so memory stays proportional to workers, not to users. A faulted
 //! instance is never checked back in; the next checkout builds a fresh one
 //! from the pre-linked `SmPluginPre`.
+//!
+//! Each idle instance sits in a slot of its own, and a worker thread tries
+//! "its" slot first: an instance keeps serving the same thread, so its
+//! linear memory stays in that core's cache, and two workers do not fight
+//! over one lock's cache line for every stanza (one `Mutex<Vec<_>>` cost
+//! about 2 % of the server's CPU in checkout and checkin under chat load).
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use wasmtime::component::Resource;
 use wasmtime::{Store, UpdateDeadline};
@@ -45,7 +52,7 @@ impl Warm {
 
     /// The plugin's manifest; called once when the plugin is loaded.
     pub(super) fn manifest(&mut self, deadline_ticks: u64) -> Result<wit::Manifest, Fault> {
-        self.store.data_mut().start_clock();
+        self.store.data_mut().budget.start();
         self.store.set_epoch_deadline(deadline_ticks);
         let result = self.bindings.xmpp_sm_plugin().call_manifest(&mut self.store);
         result.map_err(|e| self.fault(e))
@@ -126,7 +133,46 @@ pub(super) struct Pool {
     budget: Budget,
     granted: Capabilities,
     denials: Arc<Denials>,
-    idle: Mutex<Vec<Warm>>,
+    /// `pool_size` slots; see the module docs.
+    idle: Box<[Slot]>,
+}
+
+/// One idle instance's place, on a cache line of its own.
+#[repr(align(128))]
+#[derive(Default)]
+struct Slot(Mutex<Option<Warm>>);
+
+impl Slot {
+    /// The instance here, unless the slot is empty or busy.
+    fn take(&self) -> Option<Warm> {
+        self.0.try_lock().ok().and_then(|mut w| w.take())
+    }
+
+    /// Puts `warm` here if the slot is free; gives it back otherwise.
+    fn put(&self, warm: Warm) -> Option<Warm> {
+        match self.0.try_lock() {
+            Ok(mut w) if w.is_none() => {
+                *w = Some(warm);
+                None
+            }
+            _ => Some(warm),
+        }
+    }
+}
+
+/// This thread's preferred slot index (before the modulo).
+fn home() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static HOME: usize = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    HOME.with(|h| *h)
+}
+
+/// The slot indices starting at this thread's own.
+fn slots_from_home(n: usize) -> impl Iterator<Item = usize> {
+    let start = home() % n.max(1);
+    (0..n).map(move |i| (start + i) % n)
 }
 
 impl Pool {
@@ -140,7 +186,7 @@ impl Pool {
         budget: Budget,
         granted: Capabilities,
     ) -> Self {
-        let idle = Mutex::new(Vec::with_capacity(budget.pool_size));
+        let idle = (0..budget.pool_size).map(|_| Slot::default()).collect();
         let denials = Arc::default();
         Pool { pre, runtime, plugin: plugin.into(), env, budget, granted, denials, idle }
     }
@@ -168,18 +214,19 @@ impl Pool {
 
     /// A warm instance if one is idle, else a fresh one (~30-40 µs).
     pub(super) fn checkout(&self) -> wasmtime::Result<Warm> {
-        let idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
-        match idle {
+        match slots_from_home(self.idle.len()).find_map(|i| self.idle[i].take()) {
             Some(warm) => Ok(warm),
             None => self.instantiate(),
         }
     }
 
-    /// Returns a healthy instance; beyond the pool size it is dropped.
-    pub(super) fn checkin(&self, warm: Warm) {
-        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        if idle.len() < self.budget.pool_size {
-            idle.push(warm);
+    /// Returns a healthy instance; with every slot taken it is dropped.
+    pub(super) fn checkin(&self, mut warm: Warm) {
+        for i in slots_from_home(self.idle.len()) {
+            match self.idle[i].put(warm) {
+                None => return,
+                Some(back) => warm = back,
+            }
         }
     }
 
@@ -196,14 +243,15 @@ impl Pool {
         let mut store = Store::new(&self.runtime.engine, state);
         store.limiter(|s| &mut s.memory);
         store.set_epoch_deadline(self.budget.deadline_ticks);
-        // When the wall-clock deadline passes, stop the guest only if it
-        // really used its CPU budget; a preempted call gets another tick.
+        // When the wall-clock deadline passes, stop the guest only once it
+        // really used its CPU budget (`cpu::CallBudget`); a preempted call
+        // gets another tick.
         let budget = self.budget.deadline;
-        store.epoch_deadline_callback(move |ctx| {
-            if ctx.data().cpu_used() < budget {
-                Ok(UpdateDeadline::Continue(1))
-            } else {
+        store.epoch_deadline_callback(move |mut ctx| {
+            if ctx.data_mut().budget.spent(budget) {
                 Err(wasmtime::Trap::Interrupt.into())
+            } else {
+                Ok(UpdateDeadline::Continue(1))
             }
         });
         let bindings = self.pre.instantiate(&mut store)?;
@@ -212,6 +260,6 @@ impl Pool {
 
     #[cfg(test)]
     pub(super) fn idle_len(&self) -> usize {
-        self.idle.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.idle.iter().filter(|s| s.0.lock().is_ok_and(|w| w.is_some())).count()
     }
 }

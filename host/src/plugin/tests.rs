@@ -106,6 +106,36 @@ fn message_plugin_routes_per_rfc6121_8_5() {
     assert!(matches!(chain.run(message("nobody@example.com", "error", "x"), &ctx(false)), ChainOutcome::Dropped));
 }
 
+/// A component whose import and export names say `xmpp:sm@0.2.0` (this
+/// build's `message` with its names rewritten: same length, so the binary
+/// stays valid) passes the contract check and links against this 0.2.1
+/// host by semver, `sessions.addressee` included, and routes as before.
+#[test]
+fn a_plugin_built_for_an_earlier_patch_release_runs() {
+    let built = std::fs::read(Path::new(GUEST_DIR).join("message.wasm")).unwrap();
+    let (ours, older) = (format!("@{}", bindings::WIT_VERSION), b"@0.2.0");
+    assert_eq!(ours.len(), older.len());
+    let mut bytes = Vec::with_capacity(built.len());
+    let mut rest = &built[..];
+    let mut renamed = 0;
+    while let Some(at) = rest.windows(ours.len()).position(|w| w == ours.as_bytes()) {
+        bytes.extend_from_slice(&rest[..at]);
+        bytes.extend_from_slice(older);
+        rest = &rest[at + ours.len()..];
+        renamed += 1;
+    }
+    bytes.extend_from_slice(rest);
+    assert!(renamed > 0, "message.wasm names no {ours}");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("message.wasm"), bytes).unwrap();
+    let host = PluginHost::new(Limits { pool_size: 1, ..Limits::default() }).unwrap();
+    host.load_chain(&["message".to_owned()], Some(dir.path())).unwrap();
+    let report = host.check_file(&dir.path().join("message.wasm")).unwrap();
+    assert_eq!(report.api_version, "0.2.0");
+    let out = host.chain().run(message(JULIET, "chat", "hi"), &ctx(true));
+    assert_eq!(delivered_to(out), ["juliet@example.com/chamber"]);
+}
+
 #[test]
 fn kinds_a_plugin_does_not_handle_are_unhandled() {
     let host = host_with(&["message"]);

@@ -99,40 +99,6 @@ pub(super) fn xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
-/// Serialises `el` for the `to-xml` escape hatch, declaring a namespace only
-/// where it differs from the parent's (the tree stores resolved names).
-pub(super) fn write_element(el: &Element, parent_ns: &str, out: &mut String) {
-    use quick_xml::escape::escape;
-    out.push('<');
-    out.push_str(&el.name);
-    if el.ns != parent_ns {
-        out.push_str(" xmlns=\"");
-        out.push_str(&escape(el.ns.as_str()));
-        out.push('"');
-    }
-    for (k, v) in &el.attrs {
-        out.push(' ');
-        out.push_str(k);
-        out.push_str("=\"");
-        out.push_str(&escape(v.as_str()));
-        out.push('"');
-    }
-    if el.children.is_empty() {
-        out.push_str("/>");
-        return;
-    }
-    out.push('>');
-    for child in &el.children {
-        match child {
-            Node::Element(c) => write_element(c, &el.ns, out),
-            Node::Text(t) => out.push_str(&escape(t.as_str())),
-        }
-    }
-    out.push_str("</");
-    out.push_str(&el.name);
-    out.push('>');
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,8 +123,7 @@ mod tests {
             .with_child(Element::new("rule", "urn:amp"));
         let copy = child_copy(&amp, "rule", &drop, add);
         assert_eq!(copy, want);
-        let mut xml = String::new();
-        write_element(&copy, "", &mut xml);
+        let xml = copy.to_xml("");
         assert_eq!(Element::from_xml(&xml, "jabber:client").unwrap(), copy, "the string is that element");
     }
 
@@ -188,20 +153,5 @@ mod tests {
         assert_eq!(p.text, "per-hoptrueconditiondelivervalue<&>");
         assert_eq!(p.ends, [7, 11, 20, 27, 32, 35]);
         assert_eq!(p.counts, [1, 2, 0]);
-    }
-
-    #[test]
-    fn to_xml_declares_namespaces_once_and_escapes() {
-        let el = Element::new("message", "jabber:client")
-            .with_attr("to", "a@b")
-            .with_child(Element::new("body", "jabber:client").with_text("1 < 2 & \"q\""))
-            .with_child(Element::new("x", "urn:x"));
-        let mut out = String::new();
-        write_element(&el, "", &mut out);
-        assert_eq!(
-            out,
-            "<message xmlns=\"jabber:client\" to=\"a@b\"><body>1 &lt; 2 &amp; &quot;q&quot;</body>\
-             <x xmlns=\"urn:x\"/></message>"
-        );
     }
 }

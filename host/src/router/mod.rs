@@ -80,9 +80,17 @@ pub async fn apply(svc: &Services, outcome: ChainOutcome) {
 /// Performs plugin effects for `stanza`, in order. The stanza is
 /// serialised once; the last delivery takes those bytes, earlier ones copy.
 /// A `ReplaceChild` changes the stanza for the effects after it.
+///
+/// A session may close between the chain's decision and its delivery.
+/// The sender hears `service-unavailable` only when *no* delivery of the
+/// stanza reached a session: a message fanned out to two resources of
+/// which one just went away has still been delivered, and an error would
+/// tell the sender otherwise. The bounce then comes after the other
+/// effects, once that is known.
 pub async fn perform(svc: &Services, s: &Stanza, effects: Vec<Effect>) {
     let mut bytes: Option<Vec<u8>> = None;
     let mut deliveries_left = effects.iter().filter(|e| matches!(e, Effect::Deliver(_))).count();
+    let (mut delivered, mut missed) = (false, false);
     let mut current = std::borrow::Cow::Borrowed(s);
     for effect in effects {
         let s: &Stanza = &current;
@@ -99,9 +107,10 @@ pub async fn perform(svc: &Services, s: &Stanza, effects: Vec<Effect>) {
                         copy
                     }
                 };
-                if !to_session(svc, &to, data).await {
-                    // The session went away between decision and delivery.
-                    bounce(svc, s, StanzaError::new(Condition::ServiceUnavailable)).await;
+                if to_session(svc, &to, data).await {
+                    delivered = true;
+                } else {
+                    missed = true;
                 }
             }
             Effect::Bounce(err) => bounce(svc, s, err).await,
@@ -126,6 +135,9 @@ pub async fn perform(svc: &Services, s: &Stanza, effects: Vec<Effect>) {
                 }
             }
         }
+    }
+    if missed && !delivered {
+        bounce(svc, &current, StanzaError::new(Condition::ServiceUnavailable)).await;
     }
 }
 

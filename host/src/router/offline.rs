@@ -110,15 +110,19 @@ impl Waiting {
     }
 }
 
-/// Interleaves the two stores' batches by arrival time (plain first on a
-/// tie). A batch that came back full may have more rows after it, so the
-/// merge stops when such a batch runs out: the next round fetches again.
+/// Interleaves the two stores' batches, each already in arrival order, by
+/// their `arrival`, which is unique across both stores (the ms delay stamp
+/// would tie within a millisecond and reorder a sender's messages; only
+/// rows stored before the `arrival` migration can tie, and the plain one
+/// goes first). A batch that came back full may have more rows after it,
+/// so the merge stops when such a batch runs out: the next round fetches
+/// again.
 fn merge(plain: Vec<StoredMessage>, plain_full: bool, amp: Vec<AmpMessage>, amp_full: bool) -> Vec<Waiting> {
     let mut out = Vec::with_capacity(plain.len() + amp.len());
     let (mut p, mut a) = (plain.into_iter().peekable(), amp.into_iter().peekable());
     loop {
         let next = match (p.peek(), a.peek()) {
-            (Some(x), Some(y)) if x.stamp_ms <= y.stamp_ms => p.next().map(Waiting::Plain),
+            (Some(x), Some(y)) if x.arrival <= y.arrival => p.next().map(Waiting::Plain),
             (Some(_), Some(_)) => a.next().map(Waiting::Amp),
             (Some(_), None) if !amp_full => p.next().map(Waiting::Plain),
             (None, Some(_)) if !plain_full => a.next().map(Waiting::Amp),
@@ -136,7 +140,7 @@ fn merge(plain: Vec<StoredMessage>, plain_full: bool, amp: Vec<AmpMessage>, amp_
 /// if the session ends or the server dies first, they stay and are
 /// delivered again next time (at least once, never lost).
 ///
-/// Both stores are drained, interleaved by arrival time: the plain one and
+/// Both stores are drained, interleaved in arrival order: the plain one and
 /// the AMP one. AMP messages whose expiry has passed are settled first
 /// ([`expiry::sweep`], D18), so an expired message is never delivered even
 /// when its owner logs in before the sweeper ran.
@@ -212,12 +216,14 @@ fn delayed(stored: &[u8], domain: &str, stamp_ms: i64) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
-    fn plain(id: i64, stamp_ms: i64) -> StoredMessage {
-        StoredMessage { id, stamp_ms, stanza: Vec::new() }
+    /// Every message below has the same delay stamp: only `arrival` orders.
+    fn plain(id: i64, arrival: i64) -> StoredMessage {
+        StoredMessage { id, stamp_ms: 1, arrival, stanza: Vec::new() }
     }
 
-    fn amp(id: i64, stamp_ms: i64) -> AmpMessage {
-        AmpMessage { id, sender: String::new(), owner: "amp".into(), stamp_ms, expires_at_ms: None, stanza: Vec::new() }
+    fn amp(id: i64, arrival: i64) -> AmpMessage {
+        let owner = "amp".into();
+        AmpMessage { id, sender: String::new(), owner, stamp_ms: 1, arrival, expires_at_ms: None, stanza: Vec::new() }
     }
 
     fn order(batch: &[Waiting]) -> Vec<String> {
@@ -232,9 +238,11 @@ mod tests {
 
     #[test]
     fn stores_interleave_by_arrival_and_stop_where_a_full_batch_ends() {
-        let both = merge(vec![plain(1, 10), plain(2, 30)], false, vec![amp(7, 20), amp(8, 30)], false);
+        let both = merge(vec![plain(1, 10), plain(2, 30)], false, vec![amp(7, 20), amp(8, 31)], false);
         assert_eq!(order(&both), ["p1", "a7", "p2", "a8"]);
-        // The plain batch was full: rows after stamp 30 may exist, so the
+        let amp_first = merge(vec![plain(1, 11), plain(2, 12)], false, vec![amp(7, 10), amp(8, 13)], false);
+        assert_eq!(order(&amp_first), ["a7", "p1", "p2", "a8"]);
+        // The plain batch was full: rows after arrival 30 may exist, so the
         // AMP row at 40 waits for the next round.
         let partial = merge(vec![plain(1, 10), plain(2, 30)], true, vec![amp(7, 20), amp(8, 40)], false);
         assert_eq!(order(&partial), ["p1", "a7", "p2"]);

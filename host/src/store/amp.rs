@@ -12,7 +12,7 @@
 //!
 //! The table lives in its own migration set ([`Db::migrate_amp`]) because
 //! `--amp-repo-uri` may put it in a database apart from the user store.
-//! Every query is served by an index: `(recipient, id)` for the flush,
+//! Every query is served by an index: `(recipient, arrival, id)` for the flush,
 //! `(recipient, sender)` for the per-pair limit, `(expires_at_ms, id)` for
 //! the sweeper.
 
@@ -32,6 +32,9 @@ pub struct AmpMessage {
     pub owner: String,
     /// When it was stored (ms since the epoch), for the XEP-0203 delay stamp.
     pub stamp_ms: i64,
+    /// Its place in the arrival order across both offline stores
+    /// ([`super::arrival`]).
+    pub arrival: i64,
     /// The earliest `expire-at` among its remaining rules; `None` if none.
     pub expires_at_ms: Option<i64>,
     /// The stanza as addressed and stamped, serialised, `<amp/>` included.
@@ -47,25 +50,26 @@ pub struct AmpStore {
 const COUNTS: &str = "SELECT COUNT(*), COUNT(CASE WHEN sender = ? THEN 1 END) FROM amp_messages WHERE recipient = ?";
 macro_rules! insert {
     () => {
-        "INSERT INTO amp_messages (recipient, sender, owner, stamp_ms, expires_at_ms, stanza) VALUES (?, ?, ?, ?, ?, ?)"
+        "INSERT INTO amp_messages (recipient, sender, owner, stamp_ms, arrival, expires_at_ms, stanza) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)"
     };
 }
 // MySQL has no RETURNING (MariaDB's is an extension) but reports the
 // AUTO_INCREMENT value of the connection's last insert; the others return it.
 const INSERT: &str = insert!();
 const INSERT_RETURNING_ID: &str = concat!(insert!(), " RETURNING id");
-const FETCH: &str = "SELECT id, sender, owner, stamp_ms, expires_at_ms, stanza \
-                     FROM amp_messages WHERE recipient = ? ORDER BY id LIMIT ?";
+pub(super) const FETCH: &str = "SELECT id, sender, owner, stamp_ms, arrival, expires_at_ms, stanza \
+                     FROM amp_messages WHERE recipient = ? ORDER BY arrival, id LIMIT ?";
 // `IS NOT NULL` is spelled out so that the partial expiry index (SQLite,
 // PostgreSQL) is provably usable, and so that MySQL's index range skips the
 // NULLs, which sort first; `ORDER BY … LIMIT 1` rather than `MIN()` reads
 // one index entry on every backend.
 pub(super) const NEXT_EXPIRY: &str = "SELECT expires_at_ms FROM amp_messages \
                                       WHERE expires_at_ms IS NOT NULL ORDER BY expires_at_ms LIMIT 1";
-pub(super) const EXPIRED: &str = "SELECT recipient, id, sender, owner, stamp_ms, expires_at_ms, stanza \
+pub(super) const EXPIRED: &str = "SELECT recipient, id, sender, owner, stamp_ms, arrival, expires_at_ms, stanza \
                                   FROM amp_messages WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= ? \
                                   ORDER BY expires_at_ms, id LIMIT ?";
-const EXPIRED_FOR: &str = "SELECT id, sender, owner, stamp_ms, expires_at_ms, stanza FROM amp_messages \
+const EXPIRED_FOR: &str = "SELECT id, sender, owner, stamp_ms, arrival, expires_at_ms, stanza FROM amp_messages \
                            WHERE recipient = ? AND expires_at_ms IS NOT NULL AND expires_at_ms <= ? \
                            ORDER BY expires_at_ms, id LIMIT ?";
 const UPDATE: &str = "UPDATE amp_messages SET stanza = ?, expires_at_ms = ? WHERE id = ?";
@@ -102,8 +106,14 @@ impl AmpStore {
         }
         let mysql = self.db.backend() == Backend::MySql;
         let sql = self.db.sql(if mysql { INSERT } else { INSERT_RETURNING_ID });
-        let q =
-            sqlx::query(&sql).bind(recipient).bind(sender).bind(owner).bind(stamp_ms).bind(expires_at_ms).bind(stanza);
+        let q = sqlx::query(&sql)
+            .bind(recipient)
+            .bind(sender)
+            .bind(owner)
+            .bind(stamp_ms)
+            .bind(super::arrival::next())
+            .bind(expires_at_ms)
+            .bind(stanza);
         if mysql {
             let done = q.execute(self.db.pool()).await?;
             let id = done.last_insert_id();
@@ -113,7 +123,7 @@ impl AmpStore {
         }
     }
 
-    /// The oldest `max` messages for `recipient`, oldest first: the flush
+    /// The oldest `max` messages for `recipient`, in arrival order: the flush
     /// re-checks each one's rules before delivering it (X7).
     pub async fn fetch(&self, recipient: &str, max: u32) -> Result<Vec<AmpMessage>, StoreError> {
         let rows =
@@ -190,7 +200,7 @@ impl AmpStore {
     }
 }
 
-/// Decodes `id, sender, owner, stamp_ms, expires_at_ms, stanza`, in that
+/// Decodes `id, sender, owner, stamp_ms, arrival, expires_at_ms, stanza`, in that
 /// order from column `at`.
 fn message(r: &AnyRow, at: usize) -> Result<AmpMessage, StoreError> {
     Ok(AmpMessage {
@@ -198,7 +208,8 @@ fn message(r: &AnyRow, at: usize) -> Result<AmpMessage, StoreError> {
         sender: r.try_get(at + 1)?,
         owner: r.try_get(at + 2)?,
         stamp_ms: r.try_get(at + 3)?,
-        expires_at_ms: r.try_get(at + 4)?,
-        stanza: r.try_get(at + 5)?,
+        arrival: r.try_get(at + 4)?,
+        expires_at_ms: r.try_get(at + 5)?,
+        stanza: r.try_get(at + 6)?,
     })
 }

@@ -10,6 +10,7 @@
 pub mod amp;
 #[cfg(test)]
 mod amp_tests;
+mod arrival;
 #[cfg(test)]
 mod contract_tests;
 pub mod offline;
@@ -40,6 +41,10 @@ pub use users::{StoredCredentials, UserStore};
 
 /// Ids per `DELETE … IN (…)` of [`Db::delete_ids`].
 const DELETE_CHUNK: usize = 512;
+
+/// How long a migration waits for another process's migration of the same
+/// MySQL/MariaDB database to finish.
+const MIGRATION_LOCK_WAIT_S: u32 = 300;
 
 /// How long SQLite waits on a locked database before reporting `SQLITE_BUSY`.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
@@ -168,8 +173,7 @@ impl Db {
             Backend::MySql => sqlx::migrate!("../migrations/mysql"),
         };
         migrator.set_ignore_missing(true);
-        migrator.run(&self.pool).await?;
-        Ok(())
+        self.run_locked(&migrator).await
     }
 
     /// Applies the XEP-0079 message store's migrations (`../migrations/amp/`),
@@ -184,8 +188,37 @@ impl Db {
             Backend::MySql => sqlx::migrate!("../migrations/amp/mysql"),
         };
         migrator.set_ignore_missing(true);
-        migrator.run(&self.pool).await?;
-        Ok(())
+        self.run_locked(&migrator).await
+    }
+
+    /// Runs `migrator` so that two processes (or tests) migrating one
+    /// database at once take turns. sqlx locks with `GET_LOCK(name, -1)`,
+    /// which MariaDB answers at once with NULL (a negative timeout is not
+    /// "wait forever" there), so on a fresh MariaDB database a second
+    /// migrator saw the first one's half-applied version and failed with
+    /// `Dirty`. On MySQL/MariaDB we take a lock of our own, with a finite
+    /// wait, on the connection the migrator then uses; PostgreSQL's
+    /// advisory lock and SQLite's write lock already serialise.
+    async fn run_locked(&self, migrator: &Migrator) -> Result<(), StoreError> {
+        const LOCK: &str = "CONCAT('wasmpp-migrate-', DATABASE())";
+        let mut conn = self.pool.acquire().await?;
+        let mysql = self.backend == Backend::MySql;
+        if mysql {
+            let got: Option<i64> = sqlx::query_scalar(&format!("SELECT GET_LOCK({LOCK}, {MIGRATION_LOCK_WAIT_S})"))
+                .fetch_one(&mut *conn)
+                .await?;
+            if got != Some(1) {
+                let why = format!("another process held the migration lock for {MIGRATION_LOCK_WAIT_S} s");
+                return Err(StoreError::Database(sqlx::Error::Protocol(why)));
+            }
+        }
+        let result = migrator.run(&mut *conn).await;
+        if mysql {
+            // Also released when the connection closes; an error here
+            // changes nothing the migration did.
+            let _ = sqlx::query(&format!("DO RELEASE_LOCK({LOCK})")).execute(&mut *conn).await;
+        }
+        Ok(result?)
     }
 
     /// The database this handle talks to.

@@ -29,6 +29,9 @@ pub struct StoredMessage {
     pub id: i64,
     /// When it was stored (ms since the epoch), for the XEP-0203 delay stamp.
     pub stamp_ms: i64,
+    /// Its place in the arrival order across both offline stores
+    /// ([`super::arrival`]).
+    pub arrival: i64,
     /// The stanza as it was addressed and stamped, serialised.
     pub stanza: Vec<u8>,
 }
@@ -53,7 +56,8 @@ pub struct OfflineStore {
     db: Db,
 }
 
-const FETCH: &str = "SELECT id, stamp_ms, stanza FROM offline_messages WHERE recipient = ? ORDER BY id LIMIT ?";
+pub(super) const FETCH: &str =
+    "SELECT id, stamp_ms, arrival, stanza FROM offline_messages WHERE recipient = ? ORDER BY arrival, id LIMIT ?";
 const COUNT: &str = "SELECT COUNT(*) FROM offline_messages WHERE recipient = ?";
 
 impl OfflineStore {
@@ -78,9 +82,10 @@ impl OfflineStore {
     }
 
     /// [`append`](Self::append) in two steps: this returns once the
-    /// message is in the writer's queue (its place in the arrival order is
-    /// then fixed), and the returned [`Committed`] resolves when it is
-    /// stored. A session uses this to go on reading while it waits.
+    /// message is in the writer's queue (its place in the arrival order,
+    /// [`super::arrival`], is taken here), and the returned [`Committed`]
+    /// resolves when it is stored. A session uses this to go on reading
+    /// while it waits.
     pub async fn enqueue(
         &self,
         recipient: &str,
@@ -90,8 +95,15 @@ impl OfflineStore {
         limits: OfflineLimits,
     ) -> Result<Committed, StoreError> {
         let (done, result) = oneshot::channel();
-        let append =
-            Append { recipient: recipient.to_owned(), sender: sender.to_owned(), stamp_ms, stanza, limits, done };
+        let append = Append {
+            recipient: recipient.to_owned(),
+            sender: sender.to_owned(),
+            stamp_ms,
+            arrival: super::arrival::next(),
+            stanza,
+            limits,
+            done,
+        };
         self.db.offline_writer().submit(append).await?;
         Ok(Committed(result))
     }
@@ -102,12 +114,19 @@ impl OfflineStore {
         self.db.offline_writer().close().await;
     }
 
-    /// The oldest `max` messages for `recipient`, oldest first.
+    /// The oldest `max` messages for `recipient`, in arrival order.
     pub async fn fetch(&self, recipient: &str, max: u32) -> Result<Vec<StoredMessage>, StoreError> {
         let rows =
             sqlx::query(&self.db.sql(FETCH)).bind(recipient).bind(i64::from(max)).fetch_all(self.db.pool()).await?;
         rows.iter()
-            .map(|r| Ok(StoredMessage { id: r.try_get(0)?, stamp_ms: r.try_get(1)?, stanza: r.try_get(2)? }))
+            .map(|r| {
+                Ok(StoredMessage {
+                    id: r.try_get(0)?,
+                    stamp_ms: r.try_get(1)?,
+                    arrival: r.try_get(2)?,
+                    stanza: r.try_get(3)?,
+                })
+            })
             .collect()
     }
 

@@ -1,8 +1,8 @@
 //! The offline store's contract on every backend (see `contract_tests`):
 //! order, limits, deletion by id, and binary-safe stanzas.
 
-use super::contract_tests::{env_uri, sqlite_uri, unique};
-use super::offline::OfflineLimits;
+use super::contract_tests::{env_uri, reads_index_in_order, sqlite_uri, unique, with_literals};
+use super::offline::{FETCH, OfflineLimits};
 use super::{Db, StoreError};
 
 const UNLIMITED: OfflineLimits = OfflineLimits { per_pair: 0, per_recipient: 0 };
@@ -22,6 +22,9 @@ async fn contract(uri: &str) {
     let first = store.fetch(&juliet, 3).await.unwrap();
     assert_eq!(first.len(), 3);
     assert!(first.windows(2).all(|w| w[0].id < w[1].id), "insertion order");
+    assert!(first.windows(2).all(|w| w[0].arrival < w[1].arrival), "arrival order");
+    reads_index_in_order(&db, &with_literals(FETCH, &["'x'", "10"]), "offline_messages", "offline_messages_arrival")
+        .await;
     assert_eq!(first[0].stamp_ms, 1_000);
     assert_eq!(first[2].stanza, "<message id='m2'><body>é 2 &amp; ✓</body></message>".as_bytes());
 

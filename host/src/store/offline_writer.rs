@@ -53,7 +53,7 @@ const INSERT_ROWS: usize = 64;
 const INSERT_BYTES: usize = 1 << 20;
 
 const SEED: &str = "SELECT sender, COUNT(*) FROM offline_messages WHERE recipient = ? GROUP BY sender";
-const INSERT: &str = "INSERT INTO offline_messages (recipient, sender, stamp_ms, stanza) VALUES ";
+const INSERT: &str = "INSERT INTO offline_messages (recipient, sender, stamp_ms, arrival, stanza) VALUES ";
 
 /// One message to store, and where its result goes.
 #[derive(Debug)]
@@ -61,6 +61,7 @@ pub(super) struct Append {
     pub recipient: String,
     pub sender: String,
     pub stamp_ms: i64,
+    pub arrival: i64,
     pub stanza: Vec<u8>,
     pub limits: OfflineLimits,
     pub done: oneshot::Sender<Result<(), StoreError>>,
@@ -213,11 +214,16 @@ impl Task {
         let verdicts: Vec<bool> = batch.iter().map(|a| self.counts.admit(&a.recipient, &a.sender, a.limits)).collect();
         let admitted: Vec<&Append> = batch.iter().zip(&verdicts).filter(|(_, ok)| **ok).map(|(a, _)| a).collect();
         for rows in chunks(&admitted) {
-            let values = vec!["(?, ?, ?, ?)"; rows.len()].join(", ");
+            let values = vec!["(?, ?, ?, ?, ?)"; rows.len()].join(", ");
             let sql = self.db.sql_owned(format!("{INSERT}{values}"));
             let mut q = sqlx::query(&sql);
             for a in rows {
-                q = q.bind(a.recipient.as_str()).bind(a.sender.as_str()).bind(a.stamp_ms).bind(a.stanza.as_slice());
+                q = q
+                    .bind(a.recipient.as_str())
+                    .bind(a.sender.as_str())
+                    .bind(a.stamp_ms)
+                    .bind(a.arrival)
+                    .bind(a.stanza.as_slice());
             }
             q.execute(&mut *tx).await?;
         }
@@ -256,6 +262,7 @@ mod tests {
             recipient: String::new(),
             sender: String::new(),
             stamp_ms: 0,
+            arrival: 0,
             stanza: vec![b'x'; len],
             limits: OfflineLimits { per_pair: 0, per_recipient: 0 },
             done,

@@ -80,18 +80,18 @@ impl Plugin for Amp {
 wasmpp_guest_sdk::export_plugin!(Amp);
 
 fn message(stanza: &Stanza) -> Result<Verdict, Denied> {
-    if sessions::recipient_is_remote()? {
+    // One host call for the address, the account and its sessions.
+    let to = sessions::addressee()?;
+    if to.remote {
         return Ok(remote(stanza));
     }
-    let Some(bare) = stanza.to_bare() else { return Ok(Verdict::Pass) };
-    let exists = sessions::recipient_exists()?;
-    let resources = if exists { sessions::resources(&bare)? } else { Vec::new() };
-    let to_resource = stanza.to_resource();
+    let Some(bare) = to.to_bare else { return Ok(Verdict::Pass) };
+    let to_resource = to.to_resource;
     let ty = stanza.message_type();
-    let route = routing::route(ty, to_resource.as_deref(), exists, &resources);
+    let route = routing::route(ty, to_resource.as_deref(), to.exists, &to.sessions);
     Ok(match amp_of(stanza) {
         Some(amp) if request::should_evaluate(ty == MessageType::Error, &amp, Origin::LocalClient) => {
-            with_rules(stanza, amp, &bare, to_resource.as_deref(), route)
+            with_rules(stanza, ty, amp, &bare, to_resource.as_deref(), route)
         }
         _ => plain(stanza, &bare, route),
     })
@@ -123,6 +123,16 @@ struct Envelope {
 impl Envelope {
     fn of(stanza: &Stanza, default_to: &str) -> Self {
         Envelope { from: stanza.from(), to: stanza.to().unwrap_or_else(|| default_to.to_owned()), id: stanza.id() }
+    }
+
+    /// For a local addressee, whose address `sessions.addressee` already
+    /// gave: one host call fewer than [`Envelope::of`].
+    fn local(stanza: &Stanza, bare: &str, to_resource: Option<&str>) -> Self {
+        let to = match to_resource {
+            Some(resource) => format!("{bare}/{resource}"),
+            None => bare.to_owned(),
+        };
+        Envelope { from: stanza.from(), to, id: stanza.id() }
     }
 
     fn reply(&self) -> Reply<'_> {
@@ -177,13 +187,24 @@ fn verdict(effects: Vec<Effect>) -> Verdict {
 
 /// XEP-0079 §2.2 for a message from a local client to a local account:
 /// evaluate, then act (§2.2.4).
-fn with_rules(stanza: &Stanza, amp: Node, bare: &str, to_resource: Option<&str>, route: Route) -> Verdict {
-    let env = Envelope::of(stanza, bare);
+fn with_rules(
+    stanza: &Stanza,
+    ty: MessageType,
+    amp: Node,
+    bare: &str,
+    to_resource: Option<&str>,
+    route: Route,
+) -> Verdict {
+    let env = Envelope::local(stanza, bare, to_resource);
     let from_bare = env.from.split('/').next().unwrap_or_default();
     let policy = Policy { level: security_level(), same_account: from_bare == bare };
     let disposition = || {
-        let offline =
-            Offline::decide(true, || !offline::storable(stanza.message_type()) || offline::disposable(stanza));
+        // Only a message routed offline asks the store's question: it
+        // costs up to three host calls, and every other route ignores it.
+        let offline = match route {
+            Route::Offline => Offline::decide(true, || !offline::storable(ty) || offline::disposable(stanza)),
+            _ => Offline::Store,
+        };
         strategy::default_disposition(Recipient::Local { route: &route, offline })
     };
     // Unknown (denied) counts as "may not see": the safe reading of D15.
@@ -308,9 +329,15 @@ fn domain_of(jid: &str) -> &str {
 }
 
 /// `--amp-security-level`, handed to the plugin by the host; STRICT when
-/// unset, unreadable or not granted (the safe reading of D15).
+/// unset, unreadable or not granted (the safe reading of D15). Read once
+/// per instance, not per AMP message: a plugin's configuration is fixed for
+/// an instance's life (`server.config`).
 fn security_level() -> SecurityLevel {
-    server::config("security-level").ok().flatten().and_then(|v| v.parse().ok()).unwrap_or(SecurityLevel::Strict)
+    thread_local! {
+        static LEVEL: OnceCell<SecurityLevel> = const { OnceCell::new() };
+    }
+    let read = || server::config("security-level").ok().flatten().and_then(|v| v.parse().ok());
+    LEVEL.with(|level| *level.get_or_init(|| read().unwrap_or(SecurityLevel::Strict)))
 }
 
 fn now() -> Timestamp {

@@ -1,5 +1,5 @@
 //! `body-contains`, an example custom XEP-0079 condition (an
-//! `xmpp:sm/amp-condition@0.2.0` component): met when the message's
+//! `xmpp:sm/amp-condition@0.2.1` component): met when the message's
 //! `<body/>` contains the rule's value, ignoring case.
 //!
 //! ```xml

@@ -28,12 +28,7 @@ impl Plugin for Message {
     }
 
     fn process(stanza: &Stanza) -> Verdict {
-        // No bare JID means the host would not have sent it here; let the
-        // rest of the chain (or the host's fallback) decide.
-        let Some(bare) = stanza.to_bare() else {
-            return Verdict::Pass;
-        };
-        route(stanza, &bare).unwrap_or_else(|denied| {
+        route(stanza).unwrap_or_else(|denied| {
             // The operator withheld `sessions`: routing is impossible, so
             // the rest of the chain (or the host) decides.
             log::warn(&format!("cannot route: {denied}"));
@@ -42,10 +37,13 @@ impl Plugin for Message {
     }
 }
 
-fn route(stanza: &Stanza, bare: &str) -> Result<Verdict, Denied> {
-    let exists = sessions::recipient_exists()?;
-    let sessions = if exists { sessions::resources(bare)? } else { Vec::new() };
-    Ok(decide(stanza.message_type(), bare, stanza.to_resource().as_deref(), exists, &sessions))
+fn route(stanza: &Stanza) -> Result<Verdict, Denied> {
+    // One host call for the address, the account and its sessions.
+    let to = sessions::addressee()?;
+    // No bare JID means the host would not have sent it here; let the
+    // rest of the chain (or the host's fallback) decide.
+    let Some(bare) = to.to_bare else { return Ok(Verdict::Pass) };
+    Ok(decide(stanza.message_type(), &bare, to.to_resource.as_deref(), to.exists, &to.sessions))
 }
 
 #[cfg(feature = "export")]

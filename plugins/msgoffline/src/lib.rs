@@ -49,13 +49,12 @@ impl Plugin for MsgOffline {
 wasmpp_guest_sdk::export_plugin!(MsgOffline);
 
 fn message(stanza: &Stanza) -> Result<Verdict, Denied> {
-    let Some(bare) = stanza.to_bare() else { return Ok(Verdict::Pass) };
-    let exists = sessions::recipient_exists()?;
-    if !exists {
+    // One host call for the address, the account and its sessions.
+    let to = sessions::addressee()?;
+    if to.to_bare.is_none() || !to.exists {
         return Ok(Verdict::Pass);
     }
-    let sessions = sessions::resources(&bare)?;
-    let route = routing::route(stanza.message_type(), stanza.to_resource().as_deref(), exists, &sessions);
+    let route = routing::route(stanza.message_type(), to.to_resource.as_deref(), to.exists, &to.sessions);
     if route != Route::Offline {
         return Ok(Verdict::Pass);
     }
